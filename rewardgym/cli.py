@@ -1,0 +1,185 @@
+"""The `rewardgym` command: serve, worker, envs, score, tasks.
+
+`envs`, `score` and `tasks` work against the installed families directly (scoring still runs in a separate
+process under the deadline), or against a running server with `--url`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from typing import Any, Sequence
+
+from rewardgym.protocol import SingleRequest, TasksRequest
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rewardgym", description="A reward server for verifiable rewards.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the gateway and its workers")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: loopback only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--runtime", choices=["local"], default="local", help="how workers are started")
+    serve.add_argument("--families", help="comma-separated families to host (default: every installed one)")
+    serve.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="scoring processes per family")
+    serve.add_argument("--max-body-bytes", type=int, default=64 * 1024 * 1024)
+    serve.add_argument("--max-items-per-request", type=int, default=10_000)
+    serve.add_argument("--max-queued-items", type=int, default=50_000, help="per environment; past it, 429")
+
+    from rewardgym.worker import add_worker_arguments
+
+    add_worker_arguments(commands.add_parser("worker", help="host one family (started by a runtime)"))
+
+    envs = commands.add_parser("envs", help="list environments")
+    envs.add_argument("--url", help="a running server (default: the installed families)")
+
+    score = commands.add_parser("score", help="score one completion")
+    score.add_argument("env")
+    score.add_argument("--task", required=True, help="the task payload as JSON")
+    score.add_argument("--completion", required=True, help="the completion text, or - to read it from stdin")
+    score.add_argument("--timeout", type=float, help="deadline in seconds (default: the environment's)")
+    score.add_argument("--url", help="a running server (default: score locally)")
+
+    tasks = commands.add_parser("tasks", help="generate tasks")
+    tasks.add_argument("env")
+    tasks.add_argument("-n", type=int, default=1)
+    tasks.add_argument("--seed", type=int, default=0)
+    tasks.add_argument("--options", default="{}", help="generator options as JSON, e.g. '{\"difficulty\": \"hard\"}'")
+    tasks.add_argument("--url", help="a running server (default: generate locally)")
+
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CLIError as exc:
+        print(f"rewardgym {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+class CLIError(Exception):
+    pass
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from rewardgym.gateway import GatewaySettings, create_app
+    from rewardgym.registry import installed_family_names
+    from rewardgym.runtimes.local import LocalRuntime
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    families = args.families.split(",") if args.families else installed_family_names()
+    if not families:
+        raise CLIError("no environment family is installed (pip install -e environments/math)")
+    runtime = LocalRuntime(families, processes=args.processes)
+    settings = GatewaySettings(max_body_bytes=args.max_body_bytes, max_items_per_request=args.max_items_per_request,
+                               max_queued_items=args.max_queued_items)
+    uvicorn.run(create_app(runtime, settings), host=args.host, port=args.port, log_level="info",
+                access_log=False, timeout_graceful_shutdown=10)
+    return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from rewardgym.worker import run_worker_from_args
+
+    run_worker_from_args(args)
+    return 0
+
+
+def run_envs(args: argparse.Namespace) -> int:
+    if args.url:
+        envs = _get(args.url, "/v1/envs")["envs"]
+    else:
+        from rewardgym.registry import installed_family_names, load_family
+
+        envs = []
+        for family_name in installed_family_names():
+            family = load_family(family_name)
+            envs += [env.info(family.name).model_dump() for env in family.instantiate().values()]
+    rows = [(e["name"], e["family"], e["version"], "yes" if e["generates_tasks"] else "no",
+             e["description"].split(". ")[0][:70]) for e in envs]
+    print(_table(("ENV", "FAMILY", "VERSION", "GENERATES", "DESCRIPTION"), rows))
+    return 0
+
+
+def run_score(args: argparse.Namespace) -> int:
+    completion = sys.stdin.read() if args.completion == "-" else args.completion
+    try:
+        request = SingleRequest(task=json.loads(args.task), completion=completion, timeout_s=args.timeout)
+    except ValueError as exc:
+        raise CLIError(f"expected --task to be a JSON object: {exc}") from exc
+    if args.url:
+        result = _post(args.url, f"/score/{args.env}", request.model_dump(exclude_none=True))
+    else:
+        result = asyncio.run(_locally(args.env, lambda scorer: scorer.score(args.env, request)))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def run_tasks(args: argparse.Namespace) -> int:
+    try:
+        request = TasksRequest(n=args.n, seed=args.seed, options=json.loads(args.options))
+    except ValueError as exc:
+        raise CLIError(f"invalid request: {exc}") from exc
+    if args.url:
+        result = _post(args.url, f"/v1/envs/{args.env}/tasks", request.model_dump())
+    else:
+        result = asyncio.run(_locally(args.env, lambda scorer: scorer.generate(args.env, request)))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+async def _locally(env: str, action: Any) -> Any:
+    """Run `action` on a one-process scorer for the family that hosts `env`."""
+    from rewardgym.pool import ItemPool, PoolSettings
+    from rewardgym.registry import installed_family_names, load_family
+    from rewardgym.scoring import FamilyScorer, GenerationFailed
+
+    for family_name in installed_family_names():
+        family = load_family(family_name)
+        if any(env_class.name == env for env_class in family.environments):
+            pool = ItemPool(family_name, PoolSettings(processes=1))
+            await pool.start()
+            try:
+                return await action(FamilyScorer(family, pool))
+            except GenerationFailed as exc:
+                raise CLIError(str(exc)) from exc
+            finally:
+                await pool.close()
+    raise CLIError(f"unknown environment {env!r}; `rewardgym envs` lists them")
+
+
+def _get(url: str, path: str) -> Any:
+    import httpx
+
+    return _answer(httpx.get(url.rstrip("/") + path, timeout=30))
+
+
+def _post(url: str, path: str, body: dict[str, Any]) -> Any:
+    import httpx
+
+    return _answer(httpx.post(url.rstrip("/") + path, json=body, timeout=300))
+
+
+def _answer(response: Any) -> Any:
+    if response.status_code != 200:
+        raise CLIError(f"server answered {response.status_code}: {response.text[:500]}")
+    return response.json()
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+             for row in (header, *rows)]
+    return "\n".join(lines)
+
+
+COMMANDS = {"serve": run_serve, "worker": run_worker, "envs": run_envs, "score": run_score, "tasks": run_tasks}
+
+if __name__ == "__main__":
+    sys.exit(main())

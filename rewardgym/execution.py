@@ -1,0 +1,78 @@
+"""Running one job against a family's environments, inside a scoring process.
+
+This is the one place where an environment's code is called, so it is also the one place where its exceptions
+are turned into statuses: `InvalidTask` -> `invalid_task`, anything else -> `error` (never reward 0).
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from pydantic import ValidationError
+
+from rewardgym.pool import GenerateJob, Job, ScoreJob
+from rewardgym.protocol import Status, describe_validation_error
+from rewardgym.registry import load_family
+from rewardgym.sdk import Environment, InvalidTask, task_rng
+
+MAX_MESSAGE_CHARS = 2000
+
+
+class FamilyExecutor:
+    """A family's environments, instantiated once per scoring process."""
+
+    def __init__(self, envs: dict[str, Environment]) -> None:
+        self.envs = envs
+
+    @classmethod
+    def load(cls, family_spec: str) -> "FamilyExecutor":
+        return cls(load_family(family_spec).instantiate())
+
+    def run(self, job: Job) -> tuple[Status, dict[str, Any]]:
+        env = self.envs.get(job.env)
+        if env is None:
+            return Status.ERROR, {"message": f"environment {job.env!r} is not hosted by this worker"}
+        if isinstance(job, ScoreJob):
+            return self.score(env, job)
+        if isinstance(job, GenerateJob):
+            return self.generate(env, job)
+        return Status.ERROR, {"message": f"unknown job type {type(job).__name__}"}
+
+    def score(self, env: Environment, job: ScoreJob) -> tuple[Status, dict[str, Any]]:
+        try:
+            task = env.parse_task(job.task)
+        except ValidationError as exc:
+            return Status.INVALID_TASK, {"message": describe_validation_error(exc, f"{env.name} task")}
+        try:
+            score = env.score(task, job.completion)
+        except InvalidTask as exc:
+            return Status.INVALID_TASK, {"message": _truncate(str(exc))}
+        except RecursionError:
+            return Status.NO_ANSWER, {"reward": 0.0, "components": {}, "details": {
+                "message": "the answer is nested too deeply to check"}}
+        except MemoryError:
+            return Status.ERROR, {"message": "scoring ran out of memory"}
+        except Exception as exc:  # an environment bug is an infrastructure failure: null, never 0
+            return Status.ERROR, {"message": _truncate(f"{type(exc).__name__}: {exc}"),
+                                  "traceback": _truncate(traceback.format_exc())}
+        return Status(score.status), {
+            "reward": score.reward,
+            "components": dict(score.components),
+            "details": dict(score.details),
+        }
+
+    def generate(self, env: Environment, job: GenerateJob) -> tuple[Status, dict[str, Any]]:
+        try:
+            options = env.Options.model_validate(job.options)
+        except ValidationError as exc:
+            return Status.INVALID_TASK, {"message": describe_validation_error(exc, f"{env.name} options")}
+        try:
+            generated = env.generate(task_rng(env.name, job.seed, job.index), options)
+        except Exception as exc:
+            return Status.ERROR, {"message": _truncate(f"{type(exc).__name__}: {exc}")}
+        return Status.OK, {"prompt": generated.prompt, "task": generated.task.model_dump(mode="json")}
+
+
+def _truncate(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "..."

@@ -1,0 +1,78 @@
+"""Finding environment families through the `rewardgym.environments` entry-point group.
+
+A family package declares, in its pyproject.toml:
+
+    [project.entry-points."rewardgym.environments"]
+    math = "rewardgym_math:FAMILY"
+
+where `FAMILY` is a `Family`. A third-party package is found exactly like a built-in one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from rewardgym.sdk import Environment
+
+ENTRY_POINT_GROUP = "rewardgym.environments"
+
+
+@dataclass(frozen=True)
+class Family:
+    """A group of environments that share dependencies and are hosted by one worker."""
+
+    name: str
+    environments: tuple[type[Environment], ...]
+
+    def instantiate(self) -> dict[str, Environment]:
+        envs: dict[str, Environment] = {}
+        for env_class in self.environments:
+            env = env_class()
+            if env.name in envs:
+                raise ValueError(f"Family {self.name!r} defines environment {env.name!r} twice")
+            envs[env.name] = env
+        return envs
+
+
+class FamilyNotFound(LookupError):
+    pass
+
+
+def installed_family_names() -> list[str]:
+    return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+
+
+def load_family(spec: str) -> Family:
+    """Import one family by its entry-point name, or by `module:attribute` (tests, unpackaged families).
+
+    Import errors propagate: a broken family must be loud.
+    """
+    if ":" in spec:
+        module_name, _, attribute = spec.partition(":")
+        family = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(family, Family):
+            raise TypeError(f"Expected {spec!r} to be a rewardgym.Family, got {type(family).__name__}")
+        return family
+    name = spec
+    matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+    if not matches:
+        known = ", ".join(installed_family_names()) or "none"
+        raise FamilyNotFound(f"Expected an installed family named {name!r}; installed: {known}")
+    family = matches[0].load()
+    if not isinstance(family, Family):
+        raise TypeError(f"Entry point {matches[0].value!r} must point to a rewardgym.Family, got {type(family).__name__}")
+    return family
+
+
+def preload_modules(spec: str) -> list[str]:
+    """Modules a fork server should import once so that each scoring process starts warm."""
+    if ":" in spec:
+        module = spec.partition(":")[0]
+    else:
+        matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == spec]
+        if not matches:
+            raise FamilyNotFound(f"Expected an installed family named {spec!r}")
+        module = matches[0].value.partition(":")[0]
+    return ["__main__", "rewardgym.execution", module]

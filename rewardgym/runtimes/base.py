@@ -1,0 +1,101 @@
+"""What every runtime hands the gateway: workers it started (or found), each reachable over HTTP.
+
+A runtime only decides how a worker is started and reached (a local process, a Docker container, a URL). The
+worker protocol, and so everything the gateway does with a `WorkerHandle`, is the same for all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from abc import ABC, abstractmethod
+from typing import Callable, Literal
+
+import httpx
+
+from rewardgym.protocol import EnvInfo
+
+log = logging.getLogger("rewardgym.runtime")
+
+WorkerState = Literal["starting", "ready", "unavailable"]
+
+
+class WorkerNotReady(Exception):
+    """A worker did not become ready (it exited, or did not answer in time)."""
+
+
+class WorkerHandle:
+    """One running worker as the gateway sees it: its state, its catalogue, and an HTTP client to it."""
+
+    def __init__(self, name: str, *, family: str | None = None, uds: str | None = None,
+                 base_url: str = "http://worker") -> None:
+        self.name = name
+        self.family = family or name
+        """Replicas of one family share this; two families may not serve the same environment."""
+        self.uds = uds
+        self.base_url = base_url
+        self.state: WorkerState = "starting"
+        self.envs: list[EnvInfo] = []
+        self.processes = 1
+        self.restarts = 0
+        self.inflight_items = 0
+        self.client = self._new_client()
+
+    def _new_client(self) -> httpx.AsyncClient:
+        transport = httpx.AsyncHTTPTransport(uds=self.uds) if self.uds else httpx.AsyncHTTPTransport()
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+        return httpx.AsyncClient(transport=transport, base_url=self.base_url, limits=limits, timeout=None)
+
+    async def wait_ready(self, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> None:
+        """Poll `/healthz` until it answers, then load the catalogue. No fixed sleeps: a short poll interval."""
+        deadline = time.monotonic() + timeout_s
+        delay = 0.05
+        while True:
+            if not alive():
+                raise WorkerNotReady(f"worker {self.name} exited before it was ready")
+            try:
+                health = await self.client.get("/healthz", timeout=2.0)
+                if health.status_code == 200:
+                    catalogue = await self.client.get("/v1/envs", timeout=10.0)
+                    catalogue.raise_for_status()
+                    self.envs = [EnvInfo.model_validate(env) for env in catalogue.json()["envs"]]
+                    self.processes = int(health.json().get("processes", 1))
+                    self.state = "ready"
+                    return
+            except (httpx.TransportError, httpx.HTTPStatusError, ValueError, KeyError) as exc:
+                last_error = exc
+            else:
+                last_error = RuntimeError(f"/healthz answered {health.status_code}")
+            if time.monotonic() > deadline:
+                raise WorkerNotReady(f"worker {self.name} not ready after {timeout_s:g} s: {last_error}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+
+    async def reset_client(self) -> None:
+        """Drop pooled connections to a worker that went away, so the next one starts clean."""
+        old, self.client = self.client, self._new_client()
+        await old.aclose()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class Runtime(ABC):
+    """Starts, supervises and stops workers. `on_change` is called whenever a worker's state changes."""
+
+    def __init__(self) -> None:
+        self.handles: list[WorkerHandle] = []
+        self.on_change: Callable[[], None] = lambda: None
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Begin starting workers; return without waiting for them to be ready."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop every worker this runtime started."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line for the start-up log: what runs where."""

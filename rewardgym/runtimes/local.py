@@ -1,0 +1,107 @@
+"""The local runtime: one worker process per family on this host, reached over Unix sockets.
+
+This is the embedded default of `rewardgym serve`. Each worker is supervised: when it exits, the requests it
+was serving fail as `error` (their connections break), and it is started again with a short backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+import sys
+import tempfile
+
+from rewardgym.runtimes.base import Runtime, WorkerHandle, WorkerNotReady
+
+log = logging.getLogger("rewardgym.runtime.local")
+
+READY_TIMEOUT_S = 120.0
+MAX_BACKOFF_S = 10.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the worker before exec: if the gateway is killed, its workers go too (Linux only)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+class LocalRuntime(Runtime):
+    def __init__(self, families: list[str], processes: int | None = None, socket_dir: str | None = None) -> None:
+        super().__init__()
+        self.families = families
+        self.processes = processes or os.cpu_count() or 1
+        self._own_socket_dir = socket_dir is None
+        self.socket_dir = socket_dir or tempfile.mkdtemp(prefix="rewardgym-")
+        self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        for family in families:
+            socket = os.path.join(self.socket_dir, f"{family.replace(':', '_').replace('.', '_')}.sock")
+            self.handles.append(WorkerHandle(family, uds=socket))
+
+    def describe(self) -> str:
+        return (f"local runtime: {len(self.families)} famil{'y' if len(self.families) == 1 else 'ies'} "
+                f"({', '.join(self.families)}), {self.processes} scoring processes each, sockets in {self.socket_dir}")
+
+    async def start(self) -> None:
+        os.makedirs(self.socket_dir, mode=0o700, exist_ok=True)
+        self._tasks = [asyncio.create_task(self._supervise(handle)) for handle in self.handles]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for proc in self._procs.values():
+            if proc.returncode is None:
+                proc.terminate()
+        for proc in self._procs.values():
+            try:
+                await asyncio.wait_for(proc.wait(), timeout=5)
+            except asyncio.TimeoutError:
+                proc.kill()
+                await proc.wait()
+        for handle in self.handles:
+            await handle.close()
+        if self._own_socket_dir:
+            for name in os.listdir(self.socket_dir):
+                os.unlink(os.path.join(self.socket_dir, name))
+            os.rmdir(self.socket_dir)
+
+    def worker_pid(self, family: str) -> int | None:
+        proc = self._procs.get(family)
+        return proc.pid if proc is not None and proc.returncode is None else None
+
+    async def _supervise(self, handle: WorkerHandle) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "rewardgym.worker", "--family", handle.name, "--socket", handle.uds or "",
+                "--processes", str(self.processes), preexec_fn=_die_with_parent,
+            )
+            self._procs[handle.name] = proc
+            try:
+                await handle.wait_ready(READY_TIMEOUT_S, alive=lambda: proc.returncode is None)
+                log.info("worker %s ready (pid %d): %s", handle.name, proc.pid,
+                         ", ".join(env.name for env in handle.envs))
+                backoff = 0.5
+                self.on_change()
+            except WorkerNotReady as exc:
+                log.error("%s", exc)
+                if proc.returncode is None:
+                    proc.kill()
+            returncode = await proc.wait()
+            if self._stopping:
+                return
+            handle.state = "starting"
+            handle.restarts += 1
+            await handle.reset_client()
+            self.on_change()
+            log.warning("worker %s exited with %s; restarting in %.1f s", handle.name, returncode, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)

@@ -1,0 +1,152 @@
+"""The worker: hosts one family behind the worker protocol, over a Unix socket (or TCP for remote workers).
+
+The worker protocol is the public API's environment routes (`/v1/envs`, `/score/{env}`, `/v1/envs/{env}/tasks`)
+plus `/healthz`, so the gateway only routes and a worker can be tried with curl. Every runtime (local process,
+Docker container, remote node) runs this same app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from rewardgym.http import HTTPProblem, install_error_handlers, json_response, read_json
+from rewardgym.pool import ItemPool, PoolSettings
+from rewardgym.protocol import (
+    RequestShapeError,
+    SingleRequest,
+    TasksRequest,
+    count_items,
+    describe_validation_error,
+    parse_score_request,
+)
+from rewardgym.registry import load_family
+from rewardgym.scoring import FamilyScorer, GenerationFailed
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_ITEMS = 100_000
+
+
+def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
+                      max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
+    family = load_family(family_spec)
+    pool = ItemPool(family_spec, settings)
+    scorer = FamilyScorer(family, pool)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await pool.start()
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(title=f"rewardgym worker ({family.name})", lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_error_handlers(app)
+    app.state.scorer = scorer
+
+    def environment(env: str) -> str:
+        if env not in scorer.envs:
+            raise HTTPProblem(404, f"Unknown environment {env!r} in family {family.name!r}",
+                              known_envs=sorted(scorer.envs))
+        return env
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return json_response({
+            "status": "ok", "family": family.name, "processes": pool.size, "pids": pool.pids(),
+            "waiting": pool.waiting, "running": pool.running, "replaced": pool.replaced,
+        })
+
+    @app.get("/v1/envs")
+    async def list_envs() -> Response:
+        return json_response({"envs": [info.model_dump(mode="json") for info in scorer.catalogue.values()]})
+
+    @app.get("/v1/envs/{env}")
+    async def get_env(env: str) -> Response:
+        return json_response(scorer.catalogue[environment(env)].model_dump(mode="json"))
+
+    @app.post("/score/{env}")
+    async def score(env: str, request: Request) -> Response:
+        environment(env)
+        try:
+            score_request = parse_score_request(await read_json(request, max_body_bytes))
+        except RequestShapeError as exc:
+            raise HTTPProblem(422, str(exc)) from exc
+        if count_items(score_request) > DEFAULT_MAX_ITEMS:
+            raise HTTPProblem(413, f"Expected at most {DEFAULT_MAX_ITEMS} items per request")
+        body = await scorer.score(env, score_request)
+        if isinstance(score_request, SingleRequest) and body["status"] == "invalid_task":
+            raise HTTPProblem(422, f"Invalid task for {env}: {body['details'].get('message', '')}")
+        return json_response(body)
+
+    @app.post("/v1/envs/{env}/tasks")
+    async def tasks(env: str, request: Request) -> Response:
+        environment(env)
+        if not scorer.envs[env].generates_tasks():
+            raise HTTPProblem(422, f"Environment {env!r} does not generate tasks")
+        try:
+            tasks_request = TasksRequest.model_validate(await read_json(request, max_body_bytes))
+        except ValidationError as exc:
+            raise HTTPProblem(422, describe_validation_error(exc, "tasks request")) from exc
+        try:
+            return json_response(await scorer.generate(env, tasks_request))
+        except GenerationFailed as exc:
+            raise HTTPProblem(422 if exc.invalid else 500, str(exc)) from exc
+
+    return app
+
+
+def serve_worker(family_spec: str, socket_path: str | None, host: str, port: int | None,
+                 settings: PoolSettings) -> None:
+    """Run a worker until it is stopped. A Unix socket is the default transport; TCP is for remote workers."""
+    app = create_worker_app(family_spec, settings)
+    if socket_path:
+        os.makedirs(os.path.dirname(os.path.abspath(socket_path)), exist_ok=True)
+        if os.path.exists(socket_path):
+            os.unlink(socket_path)
+        config = uvicorn.Config(app, uds=socket_path, log_level="warning", access_log=False)
+    else:
+        config = uvicorn.Config(app, host=host, port=port or 8100, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    asyncio.run(_serve(server, socket_path))
+
+
+async def _serve(server: uvicorn.Server, socket_path: str | None) -> None:
+    await server.serve()
+    if socket_path and os.path.exists(socket_path):
+        os.unlink(socket_path)
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--family", required=True, help="installed family name, or module:attribute")
+    parser.add_argument("--socket", help="Unix socket path to serve on (default)")
+    parser.add_argument("--host", default="127.0.0.1", help="TCP host, when --port is given instead of --socket")
+    parser.add_argument("--port", type=int, help="TCP port (remote workers)")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="scoring processes")
+    parser.add_argument("--max-items-per-process", type=int, default=PoolSettings.max_items_per_process)
+    parser.add_argument("--max-rss-mb", type=int, default=PoolSettings.max_rss_mb)
+
+
+def run_worker_from_args(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
+    if not args.socket and not args.port:
+        raise SystemExit("rewardgym worker: expected --socket PATH or --port N")
+    settings = PoolSettings(processes=args.processes, max_items_per_process=args.max_items_per_process,
+                            max_rss_mb=args.max_rss_mb)
+    serve_worker(args.family, args.socket, args.host, args.port, settings)
+
+
+if __name__ == "__main__":
+    cli = argparse.ArgumentParser(prog="python -m rewardgym.worker")
+    add_worker_arguments(cli)
+    run_worker_from_args(cli.parse_args())
