@@ -1,0 +1,103 @@
+"""The process pool: hard deadlines, crashes, recycling. Uses the toy family, no HTTP."""
+
+import asyncio
+import os
+import time
+
+from rewardgym.pool import GenerateJob, ItemPool, PoolSettings, ScoreJob
+from rewardgym.protocol import Status
+
+TOY = "tests.support.toy_family:FAMILY"
+
+
+def job(completion: str, answer: str = "1") -> ScoreJob:
+    return ScoreJob("toy_echo", {"answer": answer}, completion)
+
+
+async def started(**settings) -> ItemPool:
+    pool = ItemPool(TOY, PoolSettings(**{"processes": 2, **settings}))
+    await pool.start()
+    return pool
+
+
+async def test_results_and_failures_are_kept_apart():
+    pool = await started()
+    try:
+        outcomes = await asyncio.gather(*(pool.run(job(c), 1.0) for c in ["1", "2", "", "!raise", "!crash"]))
+        assert [o.status for o in outcomes] == [Status.OK, Status.OK, Status.NO_ANSWER, Status.ERROR, Status.ERROR]
+        assert [o.value.get("reward") for o in outcomes[:3]] == [1.0, 0.0, 0.0]
+        assert "RuntimeError: boom" in outcomes[3].value["message"]
+        assert "exit code 3" in outcomes[4].value["message"]
+        invalid = await pool.run(ScoreJob("toy_echo", {"wrong_field": 1}, "1"), 1.0)
+        assert invalid.status is Status.INVALID_TASK and "answer" in invalid.value["message"]
+        marked = await pool.run(job("1", answer="!invalid"), 1.0)
+        assert marked.status is Status.INVALID_TASK
+    finally:
+        await pool.close()
+
+
+async def test_a_hanging_item_is_killed_at_its_deadline_and_the_rest_are_scored():
+    pool = await started()
+    try:
+        pids_before = set(pool.pids())
+        started_at = time.monotonic()
+        outcomes = await asyncio.gather(pool.run(job("!sleep 60"), 1.0), *(pool.run(job("1"), 1.0) for _ in range(50)))
+        elapsed = time.monotonic() - started_at
+        assert outcomes[0].status is Status.TIMEOUT and outcomes[0].value["message"].startswith("item exceeded")
+        assert all(o.status is Status.OK and o.value["reward"] == 1.0 for o in outcomes[1:])
+        assert elapsed < 2.5
+        assert pool.replaced == 1 and len(set(pool.pids()) - pids_before) == 1
+        assert (await pool.run(job("1"), 1.0)).status is Status.OK
+    finally:
+        await pool.close()
+
+
+async def test_processes_are_recycled_after_n_items():
+    pool = await started(processes=1, max_items_per_process=5)
+    try:
+        first = pool.pids()
+        for _ in range(5):
+            assert (await pool.run(job("1"), 1.0)).status is Status.OK
+        assert pool.replaced == 1 and pool.pids() != first
+    finally:
+        await pool.close()
+
+
+async def test_memory_runaway_is_bounded_and_reported_as_error():
+    pool = await started(processes=1, address_space_limit_mb=1024)
+    try:
+        outcome = await pool.run(job("!memory"), 5.0)
+        assert outcome.status is Status.ERROR and outcome.value["message"] == "scoring ran out of memory"
+        assert (await pool.run(job("1"), 1.0)).status is Status.OK
+    finally:
+        await pool.close()
+
+
+async def test_processes_grown_past_the_rss_limit_are_recycled():
+    pool = await started(processes=1, max_rss_mb=1)
+    try:
+        first = pool.pids()
+        assert (await pool.run(job("1"), 1.0)).status is Status.OK
+        assert pool.pids() != first and pool.replaced == 1
+    finally:
+        await pool.close()
+
+
+async def test_generation_is_a_pure_function_of_seed_and_index():
+    pool = await started()
+    try:
+        a, b, c = await asyncio.gather(pool.run(GenerateJob("toy_echo", 7, 0, {}), 5), pool.run(
+            GenerateJob("toy_echo", 7, 0, {}), 5), pool.run(GenerateJob("toy_echo", 7, 1, {}), 5))
+        assert a.value == b.value and a.value != c.value
+        bad = await pool.run(GenerateJob("toy_echo", 7, 0, {"difficulty": "extreme"}), 5)
+        assert bad.status is Status.INVALID_TASK and "difficulty" in bad.value["message"]
+    finally:
+        await pool.close()
+
+
+async def test_closing_the_pool_leaves_no_process_behind():
+    pool = await started()
+    pids = pool.pids()
+    await pool.close()
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
