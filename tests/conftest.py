@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -87,3 +88,21 @@ def math_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSer
     server = start_server(tmp_path_factory.mktemp("math"), "--families", "math", "--processes", "2")
     yield server
     stop_server(server)
+
+
+@functools.lru_cache(maxsize=1)
+def docker_available() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked `docker` skip without a Docker engine, except under CI=true, where that is a failure."""
+    if item.get_closest_marker("docker") is None:
+        return
+    if not docker_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Docker is required under CI=true (scripts/docker-up.sh starts it) but `docker info` failed")
+        pytest.skip("no Docker engine (scripts/docker-up.sh starts one)")
