@@ -24,8 +24,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="start the gateway and its workers")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: loopback only)")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--runtime", choices=["local"], default="local", help="how workers are started")
-    serve.add_argument("--families", help="comma-separated families to host (default: every installed one)")
+    serve.add_argument("--runtime", choices=["local", "docker", "attached"], default="local",
+                       help="local: a worker process per installed family (default); docker: worker containers "
+                            "of the images in --config/--image, and image registration; attached: only the "
+                            "workers of --socket-dir/--worker-url")
+    serve.add_argument("--families", help="local runtime: comma-separated families (default: every installed one)")
+    serve.add_argument("--config", help="docker runtime: a TOML file listing images (see deploy/rewardgym.toml)")
+    serve.add_argument("--image", action="append", default=[], help="docker runtime: an image to run (repeatable)")
+    serve.add_argument("--owner", default="default", help="docker runtime: label of our containers, so a restarted "
+                                                          "gateway removes what its predecessor left")
+    serve.add_argument("--docker-socket-volume", help="docker runtime inside compose: the named volume that is "
+                                                      "mounted at --socket-dir here, to mount in new containers")
+    serve.add_argument("--socket-dir", help="also serve workers whose Unix sockets appear in this directory")
+    serve.add_argument("--worker-url", action="append", default=[], help="also serve a remote worker (repeatable)")
+    serve.add_argument("--admin-token", default=os.environ.get("REWARDGYM_ADMIN_TOKEN"),
+                       help="bearer token of POST/DELETE /v1/images (default: $REWARDGYM_ADMIN_TOKEN); required "
+                            "with the docker runtime")
     serve.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="scoring processes per family")
     serve.add_argument("--max-body-bytes", type=int, default=64 * 1024 * 1024)
     serve.add_argument("--max-items-per-request", type=int, default=10_000)
@@ -67,21 +81,53 @@ class CLIError(Exception):
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from rewardgym.admin import AdminTokenMissing
     from rewardgym.gateway import GatewaySettings, create_app
-    from rewardgym.registry import installed_family_names
-    from rewardgym.runtimes.local import LocalRuntime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    families = args.families.split(",") if args.families else installed_family_names()
-    if not families:
-        raise CLIError("no environment family is installed (pip install -e environments/math)")
-    runtime = LocalRuntime(families, processes=args.processes)
     settings = GatewaySettings(max_body_bytes=args.max_body_bytes, max_items_per_request=args.max_items_per_request,
-                               max_queued_items=args.max_queued_items)
-    uvicorn.run(create_app(runtime, settings), host=args.host, port=args.port, log_level="info",
-                access_log=False, timeout_graceful_shutdown=10)
+                               max_queued_items=args.max_queued_items, admin_token=args.admin_token)
+    try:
+        app = create_app(_runtimes(args), settings)
+    except AdminTokenMissing as exc:
+        raise CLIError(str(exc)) from exc
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
+                timeout_graceful_shutdown=10)
     return 0
+
+
+def _runtimes(args: argparse.Namespace) -> list[Any]:
+    from rewardgym.runtimes.attached import AttachedRuntime
+
+    runtimes: list[Any] = []
+    if args.runtime == "local":
+        from rewardgym.registry import installed_family_names
+        from rewardgym.runtimes.local import LocalRuntime
+
+        families = args.families.split(",") if args.families else installed_family_names()
+        if not families:
+            raise CLIError("no environment family is installed (pip install -e environments/math)")
+        runtimes.append(LocalRuntime(families, processes=args.processes))
+    elif args.runtime == "docker":
+        from rewardgym.config import ConfigError, load_config
+        from rewardgym.runtimes.docker import DockerRuntime, ImageSpec
+
+        try:
+            images = load_config(args.config).image_specs() if args.config else []
+            images += [ImageSpec(image) for image in args.image]
+        except (ConfigError, ValueError) as exc:
+            raise CLIError(str(exc)) from exc
+        if args.docker_socket_volume and not args.socket_dir:
+            raise CLIError("--docker-socket-volume needs --socket-dir (where that volume is mounted here)")
+        runtimes.append(DockerRuntime(images, owner=args.owner, socket_root=args.socket_dir,
+                                      socket_volume=args.docker_socket_volume,
+                                      socket_subdir="registered" if args.socket_dir else ""))
+    if args.socket_dir or args.worker_url:
+        runtimes.append(AttachedRuntime(urls=args.worker_url, socket_dir=args.socket_dir))
+    if not runtimes:
+        raise CLIError("the attached runtime needs --socket-dir or --worker-url")
+    return runtimes
 
 
 def run_worker(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import math
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 import httpx
 from fastapi import FastAPI, Request
@@ -35,7 +35,9 @@ from rewardgym.protocol import (
     group_item_id,
     parse_score_request,
 )
+from rewardgym.admin import install_admin_routes
 from rewardgym.runtimes.base import Runtime, WorkerHandle
+from rewardgym.runtimes.docker import DockerRuntime
 
 log = logging.getLogger("rewardgym.gateway")
 
@@ -49,13 +51,15 @@ class GatewaySettings:
     """Items admitted per environment (running or waiting); past this, 429 with Retry-After."""
     worker_slack_s: float = 30.0
     """Extra time granted to a worker beyond the items' deadlines before the gateway gives up on it."""
+    admin_token: str | None = None
+    """Bearer token of the admin routes (`/v1/images`); they exist only when a Docker runtime is given."""
 
 
 class Router:
     """Environment name -> the workers that host it, rebuilt whenever a worker's state changes."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, runtimes: Sequence[Runtime]) -> None:
+        self.runtimes = list(runtimes)
         self.routes: dict[str, list[WorkerHandle]] = {}
         self.catalogue: dict[str, EnvInfo] = {}
 
@@ -63,7 +67,7 @@ class Router:
         routes: dict[str, list[WorkerHandle]] = {}
         catalogue: dict[str, EnvInfo] = dict(self.catalogue)
         owner: dict[str, str] = {}
-        for handle in self.runtime.handles:
+        for handle in self.handles():
             for env in handle.envs:
                 family = owner.setdefault(env.name, handle.family)
                 if family != handle.family:
@@ -74,6 +78,13 @@ class Router:
                 catalogue[env.name] = env
         self.routes = routes
         self.catalogue = {name: info for name, info in catalogue.items() if name in routes}
+
+    def handles(self) -> list[WorkerHandle]:
+        return [handle for runtime in self.runtimes for handle in runtime.handles]
+
+    def owner_of(self, env: str) -> str | None:
+        handles = self.routes.get(env)
+        return handles[0].family if handles else None
 
     def status(self, env: str) -> str:
         return "ready" if any(h.state == "ready" for h in self.routes.get(env, [])) else "starting"
@@ -89,26 +100,33 @@ class Router:
         return min(ready, key=lambda h: h.inflight_items / max(h.processes, 1))
 
 
-def create_app(runtime: Runtime, settings: GatewaySettings | None = None) -> FastAPI:
+def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings | None = None) -> FastAPI:
+    """The gateway over the workers of `runtimes` (several may be combined, e.g. compose sockets + Docker)."""
     settings = settings or GatewaySettings()
-    router = Router(runtime)
+    runtimes = [runtimes] if isinstance(runtimes, Runtime) else list(runtimes)
+    router = Router(runtimes)
     metrics = GatewayMetrics()
-    runtime.on_change = router.rebuild
+    for runtime in runtimes:
+        runtime.on_change = router.rebuild
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        log.info("%s", runtime.describe())
-        await runtime.start()
+        for runtime in runtimes:
+            log.info("%s", runtime.describe())
+            await runtime.start()
         try:
             yield
         finally:
-            await runtime.stop()
+            for runtime in runtimes:
+                await runtime.stop()
 
     app = FastAPI(title="rewardgym", version="0.1.0", lifespan=lifespan,
                   description="One HTTP scoring API over many verifiable-reward environments.")
     install_error_handlers(app)
     app.state.router = router
-    app.state.runtime = runtime
+    docker_runtimes = [r for r in runtimes if isinstance(r, DockerRuntime)]
+    if docker_runtimes:
+        install_admin_routes(app, router, docker_runtimes[0], settings.admin_token)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> Response:
@@ -116,13 +134,13 @@ def create_app(runtime: Runtime, settings: GatewaySettings | None = None) -> Fas
 
     @app.get("/readyz", tags=["ops"])
     async def readyz() -> Response:
-        workers = {h.name: h.state for h in runtime.handles}
+        workers = {h.name: h.state for h in router.handles()}
         ready = bool(workers) and all(state == "ready" for state in workers.values())
         return json_response({"ready": ready, "workers": workers}, 200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"])
     async def metrics_route() -> Response:
-        metrics.observe_workers(runtime.handles)
+        metrics.observe_workers(router.handles())
         return Response(metrics.render(), media_type=metrics.content_type)
 
     @app.get("/v1/envs", tags=["catalogue"])

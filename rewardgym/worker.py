@@ -129,10 +129,12 @@ async def _serve(server: uvicorn.Server, socket_path: str | None) -> None:
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--family", required=True, help="installed family name, or module:attribute")
-    parser.add_argument("--socket", help="Unix socket path to serve on (default)")
+    parser.add_argument("--socket", default=os.environ.get("REWARDGYM_SOCKET"),
+                        help="Unix socket path to serve on (default: $REWARDGYM_SOCKET)")
     parser.add_argument("--host", default="127.0.0.1", help="TCP host, when --port is given instead of --socket")
     parser.add_argument("--port", type=int, help="TCP port (remote workers)")
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="scoring processes")
+    parser.add_argument("--processes", type=int, default=int(os.environ.get("REWARDGYM_PROCESSES", 0)) or None,
+                        help="scoring processes (default: $REWARDGYM_PROCESSES, else one per core)")
     parser.add_argument("--max-items-per-process", type=int, default=PoolSettings.max_items_per_process)
     parser.add_argument("--max-rss-mb", type=int, default=PoolSettings.max_rss_mb)
 
@@ -141,7 +143,7 @@ def run_worker_from_args(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
     if not args.socket and not args.port:
         raise SystemExit("rewardgym worker: expected --socket PATH or --port N")
-    settings = PoolSettings(processes=args.processes, max_items_per_process=args.max_items_per_process,
+    settings = PoolSettings(processes=args.processes or os.cpu_count() or 1, max_items_per_process=args.max_items_per_process,
                             max_rss_mb=args.max_rss_mb)
     serve_worker(args.family, args.socket, args.host, args.port, settings)
 

@@ -40,6 +40,12 @@ class WorkerHandle:
         self.processes = 1
         self.restarts = 0
         self.inflight_items = 0
+        self.last_error: str | None = None
+        self.client = self._new_client()
+
+    def set_uds(self, path: str) -> None:
+        """Point the handle at a socket found after start-up (a container names its own)."""
+        self.uds = path
         self.client = self._new_client()
 
     def _new_client(self) -> httpx.AsyncClient:
