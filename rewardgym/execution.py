@@ -29,6 +29,12 @@ class FamilyExecutor:
     def load(cls, family_spec: str) -> "FamilyExecutor":
         return cls(load_family(family_spec).instantiate())
 
+    def warm_up(self) -> None:
+        """Score every environment's worked examples once, to fill import and parser caches."""
+        for env in self.envs.values():
+            for example in env.examples():
+                self.score(env, ScoreJob(env.name, example.task.model_dump(mode="json"), example.completion))
+
     def run(self, job: Job) -> tuple[Status, dict[str, Any]]:
         env = self.envs.get(job.env)
         if env is None:

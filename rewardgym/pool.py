@@ -77,9 +77,10 @@ class ItemPool:
         self.replaced = 0
 
     async def start(self) -> None:
-        from rewardgym.registry import preload_modules
+        from rewardgym.preload import PRELOAD_ENV_VAR
 
-        self._context.set_forkserver_preload(preload_modules(self.family_spec))
+        os.environ[PRELOAD_ENV_VAR] = self.family_spec  # read by rewardgym.preload in the fork server
+        self._context.set_forkserver_preload(["__main__", "rewardgym.preload"])
         loop = asyncio.get_running_loop()
         slots = await asyncio.gather(
             *(loop.run_in_executor(None, self._new_slot) for _ in range(self.settings.processes))
@@ -200,13 +201,17 @@ def _exit_reason(exitcode: int | None) -> str:
 
 def _child_main(conn: multiprocessing.connection.Connection, family_spec: str, as_limit_mb: int | None) -> None:
     """Loop of a scoring process: receive a job, run it, send (status, value, rss_kb)."""
+    from rewardgym import preload
     from rewardgym.execution import FamilyExecutor
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if as_limit_mb is not None:
         limit = as_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    executor = FamilyExecutor.load(family_spec)
+    if preload.warm_executor is not None and preload.warm_family == family_spec:
+        executor = preload.warm_executor
+    else:
+        executor = FamilyExecutor.load(family_spec)
     while True:
         try:
             job = conn.recv()

@@ -64,15 +64,3 @@ def load_family(spec: str) -> Family:
     if not isinstance(family, Family):
         raise TypeError(f"Entry point {matches[0].value!r} must point to a rewardgym.Family, got {type(family).__name__}")
     return family
-
-
-def preload_modules(spec: str) -> list[str]:
-    """Modules a fork server should import once so that each scoring process starts warm."""
-    if ":" in spec:
-        module = spec.partition(":")[0]
-    else:
-        matches = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == spec]
-        if not matches:
-            raise FamilyNotFound(f"Expected an installed family named {spec!r}")
-        module = matches[0].value.partition(":")[0]
-    return ["__main__", "rewardgym.execution", module]
