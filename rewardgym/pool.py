@@ -9,6 +9,7 @@ family, so a replacement costs a fork, not an import.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -64,15 +65,22 @@ class PoolSettings:
 
 
 class ItemPool:
-    """Runs jobs of one family in `settings.processes` processes, one job per process at a time."""
+    """Runs jobs of one family in `settings.processes` processes, each process one job at a time.
+
+    Each process also holds the next job in its pipe while it runs the current one, so it never idles waiting
+    for this (busy) event loop to hand it work. A job's deadline starts when its process starts it: the process
+    reports, with each result, when it finished (CLOCK_MONOTONIC is shared by all processes), which is when it
+    started the job queued behind. A job queued behind one that is killed never ran: it goes back in the queue.
+    """
 
     def __init__(self, family_spec: str, settings: PoolSettings | None = None) -> None:
         self.family_spec = family_spec
         self.settings = settings or PoolSettings()
         self._context = multiprocessing.get_context("forkserver")
-        self._idle: asyncio.Queue[_Slot] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Entry] = asyncio.Queue()
         self._slots: list[_Slot] = []
-        self.waiting = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._idle_slots = 0
         self.running = 0
         self.replaced = 0
 
@@ -82,14 +90,15 @@ class ItemPool:
         os.environ[PRELOAD_ENV_VAR] = self.family_spec  # read by rewardgym.preload in the fork server
         self._context.set_forkserver_preload(["__main__", "rewardgym.preload"])
         loop = asyncio.get_running_loop()
-        slots = await asyncio.gather(
+        self._slots = list(await asyncio.gather(
             *(loop.run_in_executor(None, self._new_slot) for _ in range(self.settings.processes))
-        )
-        for slot in slots:
-            self._slots.append(slot)
-            self._idle.put_nowait(slot)
+        ))
+        self._tasks = [asyncio.create_task(self._serve(index)) for index in range(len(self._slots))]
 
     async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for slot in self._slots:
             slot.kill()
         self._slots.clear()
@@ -98,29 +107,90 @@ class ItemPool:
     def size(self) -> int:
         return self.settings.processes
 
+    @property
+    def waiting(self) -> int:
+        return self._queue.qsize()
+
     async def run(self, job: Job, deadline_s: float) -> Outcome:
-        """Run `job` in the next free process; kill that process if it takes longer than `deadline_s`."""
-        self.waiting += 1
-        try:
-            slot = await self._idle.get()
-        finally:
-            self.waiting -= 1
+        """Run `job` in the next free process; kill that process if the job runs longer than `deadline_s`."""
+        entry = _Entry(job, deadline_s, asyncio.get_running_loop().create_future())
+        self._queue.put_nowait(entry)
+        return await entry.outcome
+
+    def pids(self) -> list[int]:
+        return [slot.process.pid for slot in self._slots if slot.process.pid is not None]
+
+    async def _serve(self, index: int) -> None:
+        """The loop of one slot: take jobs, keep at most two in its process, settle them, replace the process
+        when it is killed, dies, or is due for recycling."""
+        loop = asyncio.get_running_loop()
+        while True:
+            slot = self._slots[index]
+            in_flight: collections.deque[_Entry] = collections.deque()
+            healthy = True
+            while healthy and not (slot.should_recycle(self.settings) and not in_flight):
+                if not in_flight:
+                    self._idle_slots += 1
+                    try:
+                        entry = await self._queue.get()
+                    finally:
+                        self._idle_slots -= 1
+                    entry.started_at = time.monotonic()
+                    healthy = self._send(slot, entry, in_flight)
+                    continue
+                if len(in_flight) < 2 and self._queue.qsize() > self._idle_slots \
+                        and not slot.should_recycle(self.settings):
+                    healthy = self._send(slot, self._queue.get_nowait(), in_flight)
+                    continue
+                healthy = await self._settle_head(slot, in_flight, loop)
+            for entry in in_flight:  # queued behind a failure: never started, so run it elsewhere
+                self._queue.put_nowait(entry)
+            self.replaced += 1
+            slot.kill()
+            self._slots[index] = await loop.run_in_executor(None, self._new_slot)
+
+    def _send(self, slot: "_Slot", entry: "_Entry", in_flight: "collections.deque[_Entry]") -> bool:
+        in_flight.append(entry)
         self.running += 1
         try:
-            outcome, healthy = await slot.call(job, deadline_s)
-            if not healthy or slot.should_recycle(self.settings):
-                slot = await self._replace(slot)
-            return outcome
-        finally:
+            slot.conn.send(entry.job)
+            return True
+        except (OSError, ValueError) as exc:
+            in_flight.pop()
             self.running -= 1
-            self._idle.put_nowait(slot)
+            self._queue.put_nowait(entry)
+            log.warning("cannot send a job to scoring process %s: %r", slot.process.pid, exc)
+            return False
 
-    async def _replace(self, slot: "_Slot") -> "_Slot":
-        slot.kill()
-        self.replaced += 1
-        fresh = await asyncio.get_running_loop().run_in_executor(None, self._new_slot)
-        self._slots[self._slots.index(slot)] = fresh
-        return fresh
+    async def _settle_head(self, slot: "_Slot", in_flight: "collections.deque[_Entry]",
+                           loop: asyncio.AbstractEventLoop) -> bool:
+        """Wait for the oldest job's result or deadline. Returns whether the process is still usable."""
+        head = in_flight[0]
+        if not await slot.readable(head.started_at + head.deadline_s, loop):
+            in_flight.popleft()
+            self._settle(head, _failed(Status.TIMEOUT, f"item exceeded its deadline of {head.deadline_s:g} s",
+                                       head.started_at))
+            return False
+        try:
+            status, value, slot.rss_kb, finished_at = slot.conn.recv()
+        except (EOFError, OSError) as exc:
+            in_flight.popleft()
+            slot.process.join(timeout=0.5)
+            reason = _exit_reason(slot.process.exitcode)
+            self._settle(head, _failed(Status.ERROR, f"scoring process died ({reason})", head.started_at, exc))
+            return False
+        in_flight.popleft()
+        slot.items += 1
+        elapsed_ms = round((finished_at - head.started_at) * 1000, 3)
+        self._settle(head, Outcome(Status(status), value, elapsed_ms))
+        if in_flight:
+            in_flight[0].started_at = finished_at
+        return True
+
+    def _settle(self, entry: "_Entry", outcome: Outcome) -> None:
+        self.running -= 1
+        if not entry.outcome.done():
+            entry.outcome.set_result(outcome)
 
     def _new_slot(self) -> "_Slot":
         parent_end, child_end = self._context.Pipe(duplex=True)
@@ -133,8 +203,14 @@ class ItemPool:
         child_end.close()
         return _Slot(process, parent_end)
 
-    def pids(self) -> list[int]:
-        return [slot.process.pid for slot in self._slots if slot.process.pid is not None]
+
+@dataclass
+class _Entry:
+    job: Job
+    deadline_s: float
+    outcome: "asyncio.Future[Outcome]"
+    started_at: float = 0.0
+    """CLOCK_MONOTONIC time its process started it (once known)."""
 
 
 class _Slot:
@@ -146,27 +222,21 @@ class _Slot:
         self.items = 0
         self.rss_kb = 0
 
-    async def call(self, job: Job, deadline_s: float) -> tuple[Outcome, bool]:
-        """Returns the outcome and whether the process is still usable."""
-        loop = asyncio.get_running_loop()
-        started = time.perf_counter()
-        readable = loop.create_future()
+    async def readable(self, deadline: float, loop: asyncio.AbstractEventLoop) -> bool:
+        """Wait until the pipe has data (or EOF) or the monotonic `deadline` passes; True if readable."""
+        if self.conn.poll():
+            return True
+        woken = loop.create_future()
+        wake = lambda: woken.done() or woken.set_result(None)  # noqa: E731
         fd = self.conn.fileno()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        loop.add_reader(fd, wake)
+        timer = loop.call_at(loop.time() + max(0.0, deadline - time.monotonic()), wake)
         try:
-            self.conn.send(job)
-            await asyncio.wait_for(readable, timeout=deadline_s)
-            status, value, self.rss_kb = self.conn.recv()
-        except asyncio.TimeoutError:
-            return _failed(Status.TIMEOUT, f"item exceeded its deadline of {deadline_s:g} s", started), False
-        except (EOFError, OSError, BrokenPipeError) as exc:
-            self.process.join(timeout=0.5)
-            reason = _exit_reason(self.process.exitcode)
-            return _failed(Status.ERROR, f"scoring process died ({reason})", started, exc), False
+            await woken
         finally:
+            timer.cancel()
             loop.remove_reader(fd)
-        self.items += 1
-        return Outcome(Status(status), value, _ms_since(started)), True
+        return self.conn.poll()
 
     def should_recycle(self, settings: PoolSettings) -> bool:
         return self.items >= settings.max_items_per_process or self.rss_kb > settings.max_rss_mb * 1024
@@ -185,7 +255,7 @@ def _failed(status: Status, message: str, started: float, exc: BaseException | N
 
 
 def _ms_since(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)
+    return round((time.monotonic() - started) * 1000, 3)
 
 
 def _exit_reason(exitcode: int | None) -> str:
@@ -200,7 +270,7 @@ def _exit_reason(exitcode: int | None) -> str:
 
 
 def _child_main(conn: multiprocessing.connection.Connection, family_spec: str, as_limit_mb: int | None) -> None:
-    """Loop of a scoring process: receive a job, run it, send (status, value, rss_kb)."""
+    """Loop of a scoring process: receive a job, run it, send (status, value, rss_kb, finished_at)."""
     from rewardgym import preload
     from rewardgym.execution import FamilyExecutor
 
@@ -218,7 +288,7 @@ def _child_main(conn: multiprocessing.connection.Connection, family_spec: str, a
         except (EOFError, OSError):
             return
         status, value = executor.run(job)
-        conn.send((status.value, value, _rss_kb()))
+        conn.send((status.value, value, _rss_kb(), time.monotonic()))
 
 
 def _rss_kb() -> int:

@@ -14,6 +14,14 @@ def job(completion: str, answer: str = "1") -> ScoreJob:
     return ScoreJob("toy_echo", {"answer": answer}, completion)
 
 
+async def until(condition, timeout_s: float = 5.0) -> None:
+    """Replacement of a process happens just after its item is answered; wait for it."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
 async def started(**settings) -> ItemPool:
     pool = ItemPool(TOY, PoolSettings(**{"processes": 2, **settings}))
     await pool.start()
@@ -46,8 +54,9 @@ async def test_a_hanging_item_is_killed_at_its_deadline_and_the_rest_are_scored(
         assert outcomes[0].status is Status.TIMEOUT and outcomes[0].value["message"].startswith("item exceeded")
         assert all(o.status is Status.OK and o.value["reward"] == 1.0 for o in outcomes[1:])
         assert elapsed < 2.5
-        assert pool.replaced == 1 and len(set(pool.pids()) - pids_before) == 1
         assert (await pool.run(job("1"), 1.0)).status is Status.OK
+        await until(lambda: len(set(pool.pids()) - pids_before) == 1)
+        assert pool.replaced == 1
     finally:
         await pool.close()
 
@@ -58,7 +67,8 @@ async def test_processes_are_recycled_after_n_items():
         first = pool.pids()
         for _ in range(5):
             assert (await pool.run(job("1"), 1.0)).status is Status.OK
-        assert pool.replaced == 1 and pool.pids() != first
+        await until(lambda: pool.pids() != first)
+        assert pool.replaced == 1
     finally:
         await pool.close()
 
@@ -78,7 +88,8 @@ async def test_processes_grown_past_the_rss_limit_are_recycled():
     try:
         first = pool.pids()
         assert (await pool.run(job("1"), 1.0)).status is Status.OK
-        assert pool.pids() != first and pool.replaced == 1
+        await until(lambda: pool.pids() != first)
+        assert pool.replaced == 1
     finally:
         await pool.close()
 
@@ -91,6 +102,27 @@ async def test_generation_is_a_pure_function_of_seed_and_index():
         assert a.value == b.value and a.value != c.value
         bad = await pool.run(GenerateJob("toy_echo", 7, 0, {"difficulty": "extreme"}), 5)
         assert bad.status is Status.INVALID_TASK and "difficulty" in bad.value["message"]
+    finally:
+        await pool.close()
+
+
+async def test_jobs_queued_behind_a_killed_job_are_run_elsewhere_not_failed():
+    pool = await started(processes=1)
+    try:
+        outcomes = await asyncio.gather(pool.run(job("!sleep 60"), 0.5), *(pool.run(job("1"), 0.5) for _ in range(5)))
+        assert [o.status for o in outcomes] == [Status.TIMEOUT] + [Status.OK] * 5
+        crash = await asyncio.gather(pool.run(job("!crash"), 1.0), *(pool.run(job("1"), 1.0) for _ in range(5)))
+        assert [o.status for o in crash] == [Status.ERROR] + [Status.OK] * 5
+    finally:
+        await pool.close()
+
+
+async def test_a_small_request_is_spread_over_idle_processes():
+    pool = await started()
+    try:
+        started_at = time.monotonic()
+        outcomes = await asyncio.gather(pool.run(job("!sleep 0.5"), 2), pool.run(job("!sleep 0.5"), 2))
+        assert all(o.status is Status.OK for o in outcomes) and time.monotonic() - started_at < 0.9
     finally:
         await pool.close()
 

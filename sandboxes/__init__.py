@@ -1,0 +1,1 @@
+"""Execution sandboxes for untrusted code: the supervisor (``sandboxes.supervisor``) and its client."""

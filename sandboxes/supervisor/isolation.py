@@ -1,0 +1,183 @@
+"""What isolates a run: the slot's uid, the network namespace, the slot's cgroup, and the child-side setup
+(done between fork and exec) that applies them together with the rlimits."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+from dataclasses import dataclass
+
+CLONE_NEWNET = 0x40000000
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
+SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def enter_new_netns() -> bool:
+    """Move this process (and all its future children) into a fresh network namespace: loopback only, down.
+
+    Path-bound Unix sockets are not tied to a network namespace, so the supervisor stays reachable."""
+    return _libc.unshare(CLONE_NEWNET) == 0
+
+
+def become_subreaper() -> bool:
+    """Orphans of the sandbox (double-forked daemons) are re-parented to us, so we reap them."""
+    return _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+@dataclass(frozen=True)
+class ChildLimits:
+    """Limits applied in the child before exec."""
+
+    cpu_s: int
+    address_space_bytes: int | None
+    stack_bytes: int
+    file_size_bytes: int
+    open_files: int
+    processes: int | None
+
+
+class Cgroup:
+    """One cgroup per slot (v2, or v1 memory+pids), nested under the supervisor's own cgroup."""
+
+    def __init__(self, version: str, dirs: dict[str, str]):
+        self.version = version
+        self.dirs = dirs  # controller ("memory", "pids", or "" for v2) -> directory
+        self._oom_before = 0
+
+    @classmethod
+    def create(cls, name: str) -> Cgroup | None:
+        try:
+            with open("/proc/self/cgroup") as f:
+                lines = [line.rstrip("\n").split(":", 2) for line in f]
+        except OSError:
+            return None
+        v1 = {ctrl: path for _, ctrls, path in lines for ctrl in ctrls.split(",") if ctrl}
+        if "memory" in v1 and "pids" in v1 and os.path.isdir("/sys/fs/cgroup/memory"):
+            dirs = {c: f"/sys/fs/cgroup/{c}{v1[c].rstrip('/')}/{name}" for c in ("memory", "pids")}
+            return cls._make("v1", dirs)
+        unified = next((path for _, ctrls, path in lines if ctrls == ""), None)
+        if unified is not None and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            return cls._make_v2(f"/sys/fs/cgroup{unified.rstrip('/')}", name)
+        return None
+
+    @classmethod
+    def _make(cls, version: str, dirs: dict[str, str]) -> Cgroup | None:
+        try:
+            for d in dirs.values():
+                os.makedirs(d, exist_ok=True)
+        except OSError:
+            return None
+        return cls(version, dirs)
+
+    @classmethod
+    def _make_v2(cls, parent: str, name: str) -> Cgroup | None:
+        # v2 forbids processes in a cgroup that delegates controllers: move ourselves to a leaf first.
+        try:
+            leaf = os.path.join(parent, "supervisor")
+            os.makedirs(leaf, exist_ok=True)
+            with open(os.path.join(leaf, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+            with open(os.path.join(parent, "cgroup.subtree_control"), "w") as f:
+                f.write("+memory +pids")
+        except OSError:
+            return None
+        return cls._make("v2", {"": os.path.join(parent, name)})
+
+    def _write(self, controller: str, file: str, value: str) -> None:
+        with open(os.path.join(self.dirs[controller], file), "w") as f:
+            f.write(value)
+
+    def _read(self, controller: str, file: str) -> str:
+        with open(os.path.join(self.dirs[controller], file)) as f:
+            return f.read()
+
+    def prepare(self, memory_bytes: int, pids: int) -> None:
+        """Set the limits for the next run and reset its out-of-memory counter."""
+        if self.version == "v1":
+            self._write("memory", "memory.limit_in_bytes", str(memory_bytes))
+            self._write("memory", "memory.failcnt", "0")
+            self._write("pids", "pids.max", str(pids))
+        else:
+            self._write("", "memory.max", str(memory_bytes))
+            self._write("", "pids.max", str(pids))
+            try:
+                self._write("", "memory.swap.max", "0")
+            except OSError:
+                pass
+        self._oom_before = self._oom_kills()
+
+    def _oom_kills(self) -> int:
+        ctrl, file = ("memory", "memory.oom_control") if self.version == "v1" else ("", "memory.events")
+        for line in self._read(ctrl, file).splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def hit_memory_limit(self) -> bool:
+        try:
+            if self.version == "v1" and int(self._read("memory", "memory.failcnt")) > 0:
+                return True
+            return self._oom_kills() > self._oom_before
+        except (OSError, ValueError):
+            return False
+
+    def procs_files(self) -> list[str]:
+        return [os.path.join(d, "cgroup.procs") for d in self.dirs.values()]
+
+    def pids(self) -> list[int]:
+        out: list[int] = []
+        for path in self.procs_files():
+            try:
+                with open(path) as f:
+                    out.extend(int(x) for x in f.read().split())
+            except OSError:
+                pass
+        return out
+
+    def remove(self) -> None:
+        for d in self.dirs.values():
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
+def child_setup(
+    *, uid: int | None, workdir: str, limits: ChildLimits, cgroup_procs: list[str],
+    stdin_fd: int, stdout_fd: int, stderr_fd: int,
+) -> None:
+    """Runs in the forked child, before exec. Order matters: root-only steps (cgroup, rlimits above the
+    current ones) first, then groups, gid, uid."""
+    os.setsid()
+    for target, fd in ((0, stdin_fd), (1, stdout_fd), (2, stderr_fd)):
+        os.dup2(fd, target)
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    pid = str(os.getpid())
+    for path in cgroup_procs:
+        with open(path, "w") as f:
+            f.write(pid)
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_STACK, (limits.stack_bytes, limits.stack_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+    if limits.processes is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+    if limits.address_space_bytes is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (limits.address_space_bytes, limits.address_space_bytes))
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    os.chdir(workdir)
+    os.umask(0o077)

@@ -1,0 +1,188 @@
+"""Run one limited process: fork, set up the child (``isolation.child_setup``), exec, capture its output
+through capped pipes, enforce the wall clock, kill its process group, and report what happened."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import time
+import traceback
+from dataclasses import dataclass
+
+from .isolation import SANDBOX_PATH, ChildLimits, child_setup
+
+READ_CHUNK = 65536
+STDERR_TAIL_BYTES = 2048
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int | None = None
+    signal: int | None = None
+    cpu_ms: int = 0
+    wall_ms: int = 0
+    memory_kb: int = 0
+    stdout: bytes = b""
+    stdout_truncated: bool = False
+    stderr_head: bytes = b""
+    stderr_tail: bytes = b""
+    killed_for: str | None = None  # "wall" | "output" | None
+    setup_error: str | None = None
+
+
+class _Capture:
+    """Keeps the first ``cap`` bytes of a stream; for stderr also a tail window."""
+
+    def __init__(self, cap: int, tail: int = 0):
+        self.cap, self.tail_size = cap, tail
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.cap - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+        if self.tail_size:
+            self.tail = (self.tail + data)[-self.tail_size:]
+
+
+def _memfd_with(data: bytes) -> int:
+    fd = os.memfd_create("stdin", os.MFD_CLOEXEC)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _spawn(argv, stdin, uid, workdir, limits, cgroup_procs, env, out_w, err_w):
+    """Fork and exec; returns (pid, setup_error or None)."""
+    stdin_fd = _memfd_with(stdin)
+    report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        pid = os.fork()
+        if pid == 0:  # child: never returns
+            try:
+                child_setup(uid=uid, workdir=workdir, limits=limits, cgroup_procs=cgroup_procs,
+                            stdin_fd=stdin_fd, stdout_fd=out_w, stderr_fd=err_w)
+                os.closerange(3, report_w)
+                os.closerange(report_w + 1, limits.open_files + 64)
+                os.execvpe(argv[0], argv, env)
+            except BaseException:
+                try:
+                    os.write(report_w, traceback.format_exc().encode()[-2000:])
+                finally:
+                    os._exit(127)
+        os.close(report_w)
+        report = b""
+        while chunk := os.read(report_r, 4096):  # EOF at exec (CLOEXEC) or at _exit
+            report += chunk
+        return pid, (report.decode(errors="replace") or None)
+    finally:
+        os.close(report_r)
+        os.close(stdin_fd)
+
+
+def run_limited(
+    argv: list[str], *, stdin: bytes, uid: int | None, workdir: str, limits: ChildLimits,
+    wall_s: float, stdout_cap: int, stderr_cap: int, cgroup_procs: list[str],
+    kill_on_stderr_cap: bool = False,
+) -> RunOutcome:
+    env = {"PATH": SANDBOX_PATH, "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    outcome = RunOutcome()
+    start = time.monotonic()
+    try:
+        pid, outcome.setup_error = _spawn(argv, stdin, uid, workdir, limits, cgroup_procs, env, out_w, err_w)
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    out, err = _Capture(stdout_cap), _Capture(stderr_cap, STDERR_TAIL_BYTES)
+    try:
+        status, rusage = _supervise(pid, start + wall_s, out_r, err_r, out, err, outcome, kill_on_stderr_cap)
+    finally:
+        _kill_group(pid)
+        os.close(out_r)
+        os.close(err_r)
+    outcome.wall_ms = int((time.monotonic() - start) * 1000)
+    outcome.cpu_ms = int((rusage.ru_utime + rusage.ru_stime) * 1000)
+    outcome.memory_kb = rusage.ru_maxrss
+    if os.WIFSIGNALED(status):
+        outcome.signal = os.WTERMSIG(status)
+    else:
+        outcome.exit_code = os.WEXITSTATUS(status)
+    outcome.stdout, outcome.stdout_truncated = bytes(out.head), out.total > stdout_cap
+    outcome.stderr_head, outcome.stderr_tail = bytes(err.head), bytes(err.tail)
+    return outcome
+
+
+def _drain(fd: int, capture: _Capture, limit: int) -> bool:
+    """Read what is available; False at EOF."""
+    while True:
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return True
+        if not data:
+            return False
+        capture.add(data)
+        if capture.total > limit:
+            return True
+
+
+def _supervise(pid, deadline, out_r, err_r, out, err, outcome, kill_on_stderr_cap):
+    pidfd = os.pidfd_open(pid)
+    os.set_blocking(out_r, False)
+    os.set_blocking(err_r, False)
+    sel = selectors.DefaultSelector()
+    sel.register(out_r, selectors.EVENT_READ, out)
+    sel.register(err_r, selectors.EVENT_READ, err)
+    sel.register(pidfd, selectors.EVENT_READ, None)
+    try:
+        exited = False
+        while not exited:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                outcome.killed_for = outcome.killed_for or "wall"
+                break
+            for key, _ in sel.select(remaining):
+                if key.data is None:
+                    exited = True
+                    continue
+                cap = out.cap if key.data is out else err.cap
+                if not _drain(key.fd, key.data, cap):
+                    sel.unregister(key.fd)
+                if out.total > out.cap or (kill_on_stderr_cap and err.total > err.cap):
+                    outcome.killed_for = "output"
+                    exited = True
+        _kill_group(pid)
+        _, status, rusage = _wait4(pid)
+        # The process is gone; whatever it wrote is already in the pipes (escaped children are not waited for).
+        for fd, capture in ((out_r, out), (err_r, err)):
+            if capture.total <= capture.cap:
+                _drain(fd, capture, capture.cap)
+        if out.total > out.cap and outcome.killed_for is None:
+            outcome.killed_for = "output"
+        return status, rusage
+    finally:
+        sel.close()
+        os.close(pidfd)
+
+
+def _wait4(pid: int):
+    while True:
+        try:
+            return os.wait4(pid, 0)
+        except InterruptedError:
+            continue

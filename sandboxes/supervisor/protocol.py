@@ -1,0 +1,117 @@
+"""Wire format (4-byte big-endian length + UTF-8 JSON) and the job model, validated once on arrival."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from dataclasses import dataclass, field
+
+MAX_FRAME_BYTES = 256 * 1024 * 1024
+
+# Defaults, documented in sandboxes/README.md.
+DEFAULT_TIME_LIMIT_S = 2.0
+DEFAULT_MEMORY_LIMIT_MB = 256
+DEFAULT_OUTPUT_LIMIT_BYTES = 1024 * 1024
+DEFAULT_COMPILE_TIME_LIMIT_S = 10.0
+WALL_FACTOR = 2.0  # wall-clock limit = WALL_FACTOR * time_limit_s unless wall_limit_s is given
+STDERR_HEAD_BYTES = 4096
+MAX_TESTS = 10_000
+
+
+class ProtocolError(Exception):
+    """A frame or a job that does not follow the protocol."""
+
+
+def send_frame(sock: socket.socket, message: dict) -> None:
+    data = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    sock.sendall(struct.pack(">I", len(data)) + data)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        chunk = sock.recv(min(n - got, 1 << 20))
+        if not chunk:
+            if got == 0:
+                return None
+            raise ProtocolError(f"Expected {n} bytes, got {got} before the peer closed")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def recv_frame(sock: socket.socket) -> dict | None:
+    """Read one message; ``None`` when the peer closed the connection cleanly between frames."""
+    header = _recv_exact(sock, 4)
+    if header is None:
+        return None
+    (length,) = struct.unpack(">I", header)
+    if length > MAX_FRAME_BYTES:
+        raise ProtocolError(f"Expected a frame of at most {MAX_FRAME_BYTES} bytes, got {length}")
+    body = _recv_exact(sock, length) or b""
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"Expected UTF-8 JSON, got undecodable bytes: {exc}") from exc
+    if not isinstance(message, dict):
+        raise ProtocolError(f"Expected a JSON object, got {type(message).__name__}")
+    return message
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    stdin: str = ""
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    wall_limit_s: float = DEFAULT_TIME_LIMIT_S * WALL_FACTOR
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
+    output_limit_bytes: int = DEFAULT_OUTPUT_LIMIT_BYTES
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    language: str
+    source: str
+    tests: list[TestSpec] = field(default_factory=list)
+    stop_on_first_failure: bool = False
+    compile_time_limit_s: float = DEFAULT_COMPILE_TIME_LIMIT_S
+
+
+def _number(obj: dict, key: str, default: float, low: float, high: float) -> float:
+    value = obj.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ProtocolError(f"Expected {key} to be a number in [{low}, {high}], got {value!r}")
+    return value
+
+
+def parse_test(obj: object) -> TestSpec:
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"Expected each test to be an object, got {type(obj).__name__}")
+    stdin = obj.get("stdin", "")
+    if not isinstance(stdin, str):
+        raise ProtocolError(f"Expected test stdin to be a string, got {type(stdin).__name__}")
+    time_limit = _number(obj, "time_limit_s", DEFAULT_TIME_LIMIT_S, 0.01, 600)
+    return TestSpec(
+        stdin=stdin,
+        time_limit_s=time_limit,
+        wall_limit_s=_number(obj, "wall_limit_s", time_limit * WALL_FACTOR, 0.01, 1200),
+        memory_limit_mb=int(_number(obj, "memory_limit_mb", DEFAULT_MEMORY_LIMIT_MB, 16, 65536)),
+        output_limit_bytes=int(_number(obj, "output_limit_bytes", DEFAULT_OUTPUT_LIMIT_BYTES, 1, 1 << 30)),
+    )
+
+
+def parse_job(obj: dict, known_languages: set[str]) -> JobSpec:
+    language, source, tests = obj.get("language"), obj.get("source"), obj.get("tests", [])
+    if language not in known_languages:
+        raise ProtocolError(f"Expected language in {sorted(known_languages)}, got {language!r}")
+    if not isinstance(source, str):
+        raise ProtocolError(f"Expected source to be a string, got {type(source).__name__}")
+    if not isinstance(tests, list) or len(tests) > MAX_TESTS:
+        raise ProtocolError(f"Expected tests to be a list of at most {MAX_TESTS} objects")
+    return JobSpec(
+        language=language,
+        source=source,
+        tests=[parse_test(t) for t in tests],
+        stop_on_first_failure=bool(obj.get("stop_on_first_failure", False)),
+        compile_time_limit_s=_number(obj, "compile_time_limit_s", DEFAULT_COMPILE_TIME_LIMIT_S, 0.1, 600),
+    )

@@ -1,0 +1,248 @@
+"""The supervisor: serves jobs over a Unix socket, one at a time, and turns runs into verdicts."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+
+from . import __version__
+from .cleanup import kill_uid, reap_children, remove_tree, wipe_shared_dirs
+from .isolation import Cgroup, ChildLimits
+from .languages import LANGUAGES, OUT_OF_MEMORY_MARKERS, Language, run_command
+from .process import RunOutcome, run_limited
+from .protocol import STDERR_HEAD_BYTES, JobSpec, ProtocolError, TestSpec, parse_job, recv_frame, send_frame
+
+log = logging.getLogger("sandbox.supervisor")
+
+MB = 1024 * 1024
+FILE_SIZE_LIMIT_BYTES = 64 * MB
+OPEN_FILES_LIMIT = 256
+PROCESS_LIMIT = 64  # processes + threads of the slot uid (RLIMIT_NPROC) and of the slot cgroup (pids.max)
+CGROUP_SLACK_MB = 64  # cgroup limit above RLIMIT_AS, as a backstop, for rlimit_as languages
+MLE_RSS_FRACTION = 0.9
+COMPILE_MEMORY_MB = 2048
+COMPILE_OUTPUT_CAP = 64 * 1024
+COMPILE_MESSAGE_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class SupervisorConfig:
+    socket_path: str
+    work_root: str
+    uid: int | None  # None: not root, runs as ourselves (no uid isolation, no RLIMIT_NPROC)
+    netns: bool
+    cgroup: Cgroup | None
+    source_private: bool
+
+
+class Supervisor:
+    def __init__(self, config: SupervisorConfig):
+        self.config = config
+        self.jobs = 0
+        self.isolation = {
+            "uid": config.uid,
+            "netns": config.netns,
+            "cgroup": config.cgroup.version if config.cgroup else None,
+            "no_new_privs": True,
+            "source_private": config.source_private,
+        }
+
+    # ---- serving -------------------------------------------------------------------------------------
+    def serve_forever(self, listener: socket.socket) -> None:
+        while True:
+            conn, _ = listener.accept()
+            with conn:
+                try:
+                    self._serve_connection(conn)
+                except Exception:  # the server stays up; the caller sees a closed connection (IE)
+                    log.exception("connection failed")
+
+    def _serve_connection(self, conn: socket.socket) -> None:
+        while True:
+            try:
+                message = recv_frame(conn)
+            except ProtocolError as exc:
+                self._reply(conn, {"verdict": "IE", "error": f"protocol: {exc}"})
+                return
+            except OSError:
+                return
+            if message is None:
+                return
+            if message.get("op") == "info":
+                reply = {"version": __version__, "languages": sorted(LANGUAGES), "isolation": self.isolation}
+            else:
+                reply = self.handle_job(message)
+            if not self._reply(conn, reply):
+                return
+
+    @staticmethod
+    def _reply(conn: socket.socket, reply: dict) -> bool:
+        try:
+            send_frame(conn, reply)
+            return True
+        except OSError:
+            return False
+
+    # ---- one job -------------------------------------------------------------------------------------
+    def handle_job(self, message: dict) -> dict:
+        start = time.monotonic()
+        try:
+            job = parse_job(message, set(LANGUAGES))
+        except ProtocolError as exc:
+            return {"verdict": "IE", "error": f"invalid job: {exc}", "isolation": self.isolation}
+        self.jobs += 1
+        workdir = os.path.join(self.config.work_root, f"job-{self.jobs}")
+        try:
+            result = self._run_job(job, workdir)
+        except Exception as exc:  # a sandbox fault is never the program's fault
+            log.exception("job failed inside the supervisor")
+            result = {"verdict": "IE", "error": f"supervisor: {type(exc).__name__}: {exc}"}
+        try:
+            survivors = self._clean_up(workdir)
+        except Exception as exc:
+            log.exception("cleaning up after a job failed")
+            survivors = [f"cleanup failed: {type(exc).__name__}: {exc}"]
+        if survivors:
+            result = {"verdict": "IE", "error": f"could not clean up the sandbox: {survivors}"}
+        result["isolation"] = self.isolation
+        result["elapsed_ms"] = int((time.monotonic() - start) * 1000)
+        return result
+
+    def _run_job(self, job: JobSpec, workdir: str) -> dict:
+        language = LANGUAGES[job.language]
+        self._make_workdir(workdir, language, job.source)
+        compiled = None
+        if language.compile is not None:
+            compiled = self._compile(language, workdir, job.compile_time_limit_s)
+            if compiled["verdict"] != "OK":
+                return {"verdict": compiled["verdict"], "compile": compiled, "tests": []}
+        tests = []
+        for test in job.tests:
+            tests.append(self._run_test(language, workdir, test, job.source))
+            if job.stop_on_first_failure and tests[-1]["verdict"] != "OK":
+                break
+        verdict = next((t["verdict"] for t in tests if t["verdict"] != "OK"), "OK")
+        return {"verdict": verdict, "compile": compiled, "tests": tests}
+
+    def _make_workdir(self, workdir: str, language: Language, source: str) -> None:
+        remove_tree(workdir)
+        os.mkdir(workdir, 0o700)
+        path = os.path.join(workdir, language.source_file)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(source)
+        if self.config.uid is not None:
+            os.chown(workdir, self.config.uid, self.config.uid)
+            os.chown(path, self.config.uid, self.config.uid)
+
+    def _compile(self, language: Language, workdir: str, time_limit_s: float) -> dict:
+        limits = self._limits(time_limit_s, COMPILE_MEMORY_MB, address_space=True)
+        if self.config.cgroup:
+            self.config.cgroup.prepare((COMPILE_MEMORY_MB + CGROUP_SLACK_MB) * MB, PROCESS_LIMIT)
+        out = self._run(list(language.compile), b"", workdir, limits, time_limit_s,
+                        COMPILE_OUTPUT_CAP, kill_on_stderr_cap=True)
+        message = (out.stderr_head + out.stdout)[:COMPILE_MESSAGE_BYTES].decode("utf-8", "replace")
+        info = {"verdict": "OK", "message": message, "cpu_ms": out.cpu_ms, "wall_ms": out.wall_ms,
+                "exit_code": out.exit_code, "signal": out.signal}
+        if out.setup_error:
+            return info | {"verdict": "IE", "message": out.setup_error}
+        if out.killed_for == "wall" or out.cpu_ms > time_limit_s * 1000:
+            info |= {"verdict": "CE", "message": f"compilation exceeded {time_limit_s:g} s\n{message}"}
+        elif out.killed_for == "output":
+            info |= {"verdict": "CE", "message": f"compiler output over {COMPILE_OUTPUT_CAP} bytes\n{message}"}
+        elif out.signal is not None or out.exit_code != 0:
+            info["verdict"] = "CE"
+        return info
+
+    def _run_test(self, language: Language, workdir: str, test: TestSpec, source: str) -> dict:
+        stdin = test.stdin.encode("utf-8")
+        if language.stdin == "test_then_source":
+            stdin += b"\n" + source.encode("utf-8") + b"\n"
+        as_limit = language.memory == "rlimit_as"
+        limits = self._limits(test.time_limit_s, test.memory_limit_mb, address_space=as_limit)
+        cgroup = self.config.cgroup
+        if cgroup:
+            slack = CGROUP_SLACK_MB if as_limit else 0
+            cgroup.prepare((test.memory_limit_mb + slack) * MB, PROCESS_LIMIT)
+        out = self._run(run_command(language, test.memory_limit_mb), stdin, workdir, limits,
+                        test.wall_limit_s, test.output_limit_bytes)
+        memory_hit = bool(cgroup and cgroup.hit_memory_limit())
+        verdict, reason = classify(out, test, memory_hit)
+        return {
+            "verdict": verdict, "reason": reason, "exit_code": out.exit_code, "signal": out.signal,
+            "cpu_ms": out.cpu_ms, "wall_ms": out.wall_ms, "memory_kb": out.memory_kb,
+            "stdout": out.stdout.decode("utf-8", "replace"), "stdout_truncated": out.stdout_truncated,
+            "stderr": out.stderr_head.decode("utf-8", "replace"),
+        } | ({"error": out.setup_error} if out.setup_error else {})
+
+    def _limits(self, time_limit_s: float, memory_mb: int, *, address_space: bool) -> ChildLimits:
+        return ChildLimits(
+            cpu_s=math.ceil(time_limit_s) + 1,
+            address_space_bytes=memory_mb * MB if address_space else None,
+            stack_bytes=memory_mb * MB,
+            file_size_bytes=FILE_SIZE_LIMIT_BYTES,
+            open_files=OPEN_FILES_LIMIT,
+            processes=PROCESS_LIMIT if self.config.uid is not None else None,
+        )
+
+    def _run(self, argv, stdin, workdir, limits, wall_s, stdout_cap, kill_on_stderr_cap=False) -> RunOutcome:
+        cgroup = self.config.cgroup
+        try:
+            return run_limited(
+                argv, stdin=stdin, uid=self.config.uid, workdir=workdir, limits=limits, wall_s=wall_s,
+                stdout_cap=stdout_cap, stderr_cap=STDERR_HEAD_BYTES if not kill_on_stderr_cap else stdout_cap,
+                cgroup_procs=cgroup.procs_files() if cgroup else [], kill_on_stderr_cap=kill_on_stderr_cap,
+            )
+        finally:  # escaped members of the test's process tree: the cgroup knows them all
+            if cgroup:
+                for pid in cgroup.pids():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            reap_children()
+
+    def _clean_up(self, workdir: str) -> list[int]:
+        survivors: list[int] = []
+        uid = self.config.uid
+        if uid is not None:
+            extra = self.config.cgroup.pids() if self.config.cgroup else []
+            survivors = kill_uid(uid, as_root=True, extra_pids=extra)
+            wipe_shared_dirs(uid)
+        reap_children()
+        remove_tree(workdir)
+        return survivors
+
+
+def classify(out: RunOutcome, test: TestSpec, memory_hit: bool) -> tuple[str, str | None]:
+    """The verdict rules (sandboxes/README.md), first match wins."""
+    failed = out.signal is not None or out.exit_code != 0
+    stderr = out.stderr_head + out.stderr_tail
+    if out.setup_error:
+        return "IE", "sandbox setup failed"
+    if out.killed_for == "output":
+        return "OLE", f"stdout over {test.output_limit_bytes} bytes"
+    if failed and (memory_hit or any(marker in stderr for marker in OUT_OF_MEMORY_MARKERS)):
+        return "MLE", "out of memory"
+    if out.cpu_ms > test.time_limit_s * 1000 or out.signal == signal.SIGXCPU:
+        return "TLE", "cpu"
+    if out.killed_for == "wall":
+        return "TLE", "wall"
+    if not failed:
+        return "OK", None
+    if out.memory_kb * 1024 >= MLE_RSS_FRACTION * test.memory_limit_mb * MB:
+        return "MLE", "peak memory near the limit"
+    if out.signal is not None:
+        return "RE", f"signal {_signal_name(out.signal)}"
+    return "RE", f"exit code {out.exit_code}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)

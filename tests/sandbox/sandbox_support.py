@@ -1,0 +1,105 @@
+"""Helpers for the sandbox tests: a real supervisor, started as a subprocess on a temp socket (as root: with
+its own sandbox uid). Kept out of conftest.py so that `import` finds it by a unique name."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from sandboxes.client import SandboxUnavailable, run_job, supervisor_info  # noqa: E402
+from sandboxes.supervisor.cleanup import SHARED_WRITABLE_DIRS, processes_of  # noqa: E402
+
+IS_ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="uid isolation needs the supervisor to run as root")
+
+
+@dataclass
+class RunningSupervisor:
+    socket: str
+    process: subprocess.Popen
+    uid: int | None
+    work_root: Path
+    source_dir: Path
+    secret: str
+    isolation: dict
+
+    def run(self, job: dict, timeout: float = 60) -> dict:
+        return run_job(self.socket, job, timeout)
+
+    def leftovers(self) -> dict:
+        """Processes and files of the sandbox uid that survived a job (all should be empty)."""
+        files = [] if self.uid is None else [
+            e.path for d in SHARED_WRITABLE_DIRS if os.path.isdir(d)
+            for e in os.scandir(d) if _owner(e) == self.uid
+        ]
+        return {
+            "processes": processes_of(self.uid) if self.uid is not None else [],
+            "shared_files": files,
+            "work_dirs": sorted(os.listdir(self.work_root)),
+        }
+
+
+def _owner(entry: os.DirEntry) -> int | None:
+    try:
+        return entry.stat(follow_symlinks=False).st_uid
+    except OSError:
+        return None
+
+
+def _free_uid() -> int:
+    rng = random.Random()
+    for _ in range(100):
+        uid = rng.randrange(62000, 63000)
+        if not processes_of(uid):
+            return uid
+    raise RuntimeError("Expected a free sandbox uid in [62000, 63000), found none")
+
+
+@pytest.fixture(scope="session")
+def supervisor(tmp_path_factory) -> RunningSupervisor:
+    private = tmp_path_factory.mktemp("sandbox-supervisor")
+    os.chmod(private, 0o700)
+    source_dir = private / "supervisor"  # a private copy, as in a container image
+    shutil.copytree(REPO / "sandboxes" / "supervisor", source_dir,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    uid = _free_uid() if IS_ROOT else None
+    slot = (uid or 62000) - 62000 + 100
+    work_root = Path(f"/tmp/rewardgym-sandbox-test-{slot}")
+    socket_path = str(private / "supervisor.sock")
+    secret = f"s3cret-{random.randrange(10**12)}"
+    cmd = [sys.executable, "-I", str(source_dir), "--socket", socket_path, "--slot", str(slot),
+           "--work-root", str(work_root)]
+    if uid is not None:
+        cmd += ["--uid", str(uid)]
+    env = dict(os.environ, RG_SUPERVISOR_SECRET=secret)
+    process = subprocess.Popen(cmd, env=env)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            info = supervisor_info(socket_path, timeout=2)
+            break
+        except SandboxUnavailable:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)
+    yield RunningSupervisor(socket_path, process, uid, work_root, source_dir, secret, info["isolation"])
+    process.terminate()
+    process.wait(10)
+    shutil.rmtree(work_root, ignore_errors=True)
+
+
+def python_job(source: str, *stdins: str, **limits) -> dict:
+    return {"language": "python", "source": source, "tests": [{"stdin": s, **limits} for s in stdins or [""]]}
