@@ -62,22 +62,28 @@ class Router:
         self.runtimes = list(runtimes)
         self.routes: dict[str, list[WorkerHandle]] = {}
         self.catalogue: dict[str, EnvInfo] = {}
+        self._clashes: set[tuple[str, str]] = set()
 
     def rebuild(self) -> None:
-        routes: dict[str, list[WorkerHandle]] = {}
-        catalogue: dict[str, EnvInfo] = dict(self.catalogue)
-        owner: dict[str, str] = {}
+        """Recompute routes. An environment keeps the family that served it first: a newcomer serving the same
+        name is refused (and reported), never allowed to take over its traffic."""
+        previous = {name: handles[0].family for name, handles in self.routes.items() if handles}
+        offers: dict[str, list[tuple[WorkerHandle, EnvInfo]]] = {}
         for handle in self.handles():
             for env in handle.envs:
-                family = owner.setdefault(env.name, handle.family)
-                if family != handle.family:
-                    log.error("environment %s is served by both %s and %s; keeping %s",
-                              env.name, family, handle.family, family)
-                    continue
-                routes.setdefault(env.name, []).append(handle)
-                catalogue[env.name] = env
-        self.routes = routes
-        self.catalogue = {name: info for name, info in catalogue.items() if name in routes}
+                offers.setdefault(env.name, []).append((handle, env))
+        routes: dict[str, list[WorkerHandle]] = {}
+        catalogue: dict[str, EnvInfo] = {}
+        for name, offered in offers.items():
+            families = [handle.family for handle, _ in offered]
+            owner = previous[name] if previous.get(name) in families else families[0]
+            for other in sorted(set(families) - {owner}):
+                if (name, other) not in self._clashes:
+                    self._clashes.add((name, other))
+                    log.error("environment %s is served by both %s and %s; keeping %s", name, owner, other, owner)
+            routes[name] = [handle for handle, _ in offered if handle.family == owner]
+            catalogue[name] = next(env for handle, env in offered if handle.family == owner)
+        self.routes, self.catalogue = routes, catalogue
 
     def handles(self) -> list[WorkerHandle]:
         return [handle for runtime in self.runtimes for handle in runtime.handles]

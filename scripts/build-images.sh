@@ -5,6 +5,7 @@
 #   3. scripts/build-wheelhouse.sh ./wheelhouse/<image>/ from PyPI, on the host
 #   4. docker build --network none docker/gateway.Dockerfile -> rewardgym/gateway:latest
 #      and every environments/<family>/Dockerfile          -> rewardgym/<family>:latest
+#   5. sandboxes/images/build.sh   rewardgym/sandbox:latest (python3, g++, nodejs, sqlite3 from Debian packages)
 #
 # Usage: scripts/build-images.sh [--force]     (--force also rebuilds the base image and re-resolves the wheelhouse)
 # Environment:
@@ -73,6 +74,13 @@ for ((i = 0; i < ${#images[@]}; i += 2)); do
   log "built $name in $(($(date +%s) - t0)) s ($ran steps run, the rest from cache)"
   built+=("$name")
 done
+
+# rewardgym/sdk: what a third-party worker image builds FROM (Python, /opt/venv with rewardgym, uid 1000,
+# /run/rewardgym). It is the gateway image under a name that says what it is for; see examples/custom_env.
+docker tag "rewardgym/gateway:$TAG" "rewardgym/sdk:$TAG"
+
+TAG="$TAG" "$ROOT/sandboxes/images/build.sh" "${force[@]}" 8>&-
+built+=("rewardgym/sandbox:$TAG")
 
 # Dangling layers of earlier builds of these tags only take space.
 docker image prune -f --filter "label=org.opencontainers.image.title" >/dev/null 2>&1 || true

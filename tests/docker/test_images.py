@@ -17,10 +17,7 @@ import pytest
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parents[2]
-FAMILIES = sorted(p.parent.name for p in ROOT.glob("environments/*/Dockerfile"))
-IMAGES = ["rewardgym/gateway:latest", *(f"rewardgym/{family}:latest" for family in FAMILIES)]
-BUILD_TIMEOUT_S = 1800
+from tests.docker.conftest import BUILD_TIMEOUT_S, FAMILIES, IMAGES, ROOT
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -37,24 +34,6 @@ def run_offline(image: str, *command: str, extra: tuple[str, ...] = ()) -> str:
 
 def layers(image: str) -> list[str]:
     return json.loads(docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", image).stdout)
-
-
-@pytest.fixture(scope="session")
-def built_images() -> list[str]:
-    """Run scripts/build-images.sh once per session; skip without Docker, except under CI=true (then fail)."""
-    try:
-        has_docker = subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        has_docker = False
-    if not has_docker:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Docker is required under CI=true but `docker info` failed (scripts/docker-up.sh starts it)")
-        pytest.skip("no Docker engine (scripts/docker-up.sh starts one)")
-    build = subprocess.run([str(ROOT / "scripts" / "build-images.sh")], capture_output=True, text=True,
-                           timeout=BUILD_TIMEOUT_S)
-    if build.returncode != 0:
-        pytest.fail(f"scripts/build-images.sh exited with {build.returncode}:\n{build.stderr[-4000:]}")
-    return IMAGES
 
 
 def test_every_image_is_built(built_images: list[str]) -> None:
