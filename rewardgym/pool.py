@@ -113,9 +113,13 @@ class ItemPool:
 
     async def run(self, job: Job, deadline_s: float) -> Outcome:
         """Run `job` in the next free process; kill that process if the job runs longer than `deadline_s`."""
+        return await self.submit(job, deadline_s)
+
+    def submit(self, job: Job, deadline_s: float) -> "asyncio.Future[Outcome]":
+        """Queue `job` and return the future of its outcome (no task per item: batches queue thousands)."""
         entry = _Entry(job, deadline_s, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(entry)
-        return await entry.outcome
+        return entry.outcome
 
     def pids(self) -> list[int]:
         return [slot.process.pid for slot in self._slots if slot.process.pid is not None]
@@ -221,27 +225,43 @@ class _Slot:
         self.conn = conn
         self.items = 0
         self.rss_kb = 0
+        self._watching = False
+        self._woken: asyncio.Future[None] | None = None
 
     async def readable(self, deadline: float, loop: asyncio.AbstractEventLoop) -> bool:
-        """Wait until the pipe has data (or EOF) or the monotonic `deadline` passes; True if readable."""
-        if self.conn.poll():
-            return True
-        woken = loop.create_future()
-        wake = lambda: woken.done() or woken.set_result(None)  # noqa: E731
-        fd = self.conn.fileno()
-        loop.add_reader(fd, wake)
-        timer = loop.call_at(loop.time() + max(0.0, deadline - time.monotonic()), wake)
-        try:
-            await woken
-        finally:
-            timer.cancel()
-            loop.remove_reader(fd)
-        return self.conn.poll()
+        """Wait until the pipe has data (or EOF) or the monotonic `deadline` passes; True if readable.
+
+        The pipe stays registered with the event loop for the slot's life (one registration, not one per item),
+        so a wake-up can be stale (dispatched for data already read): the answer comes from the pipe and the
+        clock, never from the wake-up itself.
+        """
+        while not self.conn.poll():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if not self._watching:
+                loop.add_reader(self.conn.fileno(), self._wake)
+                self._watching = True
+            self._woken = loop.create_future()
+            timer = loop.call_later(remaining, self._wake)
+            try:
+                await self._woken
+            finally:
+                timer.cancel()
+                self._woken = None
+        return True
+
+    def _wake(self) -> None:
+        if self._woken is not None and not self._woken.done():
+            self._woken.set_result(None)
 
     def should_recycle(self, settings: PoolSettings) -> bool:
         return self.items >= settings.max_items_per_process or self.rss_kb > settings.max_rss_mb * 1024
 
     def kill(self) -> None:
+        if self._watching:
+            asyncio.get_running_loop().remove_reader(self.conn.fileno())
+            self._watching = False
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=2)

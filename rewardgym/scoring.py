@@ -50,28 +50,24 @@ class FamilyScorer:
         """The response body for `request`, in the shape of the request."""
         deadline = self.deadline_s(env, request.timeout_s)
         if isinstance(request, GroupsRequest):
-            groups = await asyncio.gather(*(
-                asyncio.gather(*(
-                    self._score_one(env, group.task, completion, group_item_id(group.id, g, c), deadline)
-                    for c, completion in enumerate(group.completions)
-                ))
-                for g, group in enumerate(request.groups)
-            ))
-            return {"groups": [
-                {"id": group.id, "results": list(results)} for group, results in zip(request.groups, groups)
-            ]}
+            items = [(group.task, completion, group_item_id(group.id, g, c))
+                     for g, group in enumerate(request.groups) for c, completion in enumerate(group.completions)]
+        elif isinstance(request, BatchRequest):
+            items = [(item.task, item.completion, item.id) for item in request.items]
+        else:
+            items = [(request.task, request.completion, request.id)]
+        outcomes = await asyncio.gather(*(self.pool.submit(ScoreJob(env, task, completion), deadline)
+                                          for task, completion, _ in items))
+        results = [self.result(env, item_id, outcome) for (_, _, item_id), outcome in zip(items, outcomes)]
+        if isinstance(request, GroupsRequest):
+            grouped, start = [], 0
+            for group in request.groups:
+                grouped.append({"id": group.id, "results": results[start:start + len(group.completions)]})
+                start += len(group.completions)
+            return {"groups": grouped}
         if isinstance(request, BatchRequest):
-            results = await asyncio.gather(*(
-                self._score_one(env, item.task, item.completion, item.id, deadline) for item in request.items
-            ))
-            return {"results": list(results)}
-        return await self._score_one(env, request.task, request.completion, request.id, deadline)
-
-    async def _score_one(
-        self, env: str, task: dict[str, Any], completion: str, item_id: str | None, deadline: float
-    ) -> dict[str, Any]:
-        outcome = await self.pool.run(ScoreJob(env, task, completion), deadline)
-        return self.result(env, item_id, outcome)
+            return {"results": results}
+        return results[0]
 
     def result(self, env: str, item_id: str | None, outcome: Outcome) -> dict[str, Any]:
         """A ScoreResult as a plain dict (the hot path skips model construction; tests check the schema)."""
@@ -92,7 +88,7 @@ class FamilyScorer:
     async def generate(self, env: str, request: TasksRequest) -> dict[str, Any]:
         environment = self.envs[env]
         outcomes = await asyncio.gather(*(
-            self.pool.run(GenerateJob(env, request.seed, index, request.options), environment.max_timeout_s)
+            self.pool.submit(GenerateJob(env, request.seed, index, request.options), environment.max_timeout_s)
             for index in range(request.n)
         ))
         for outcome in outcomes:
