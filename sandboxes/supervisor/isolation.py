@@ -148,6 +148,40 @@ class Cgroup:
                 pass
 
 
+class OomObserver:
+    """Out-of-memory kills in the container's own memory cgroup (cgroup v1 ``memory.oom_control``, or v2
+    ``memory.events``), read-only: used when the supervisor cannot make a slot cgroup (inside a container),
+    so a program killed by the container's memory limit gets MLE, not RE."""
+
+    PATHS = ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events")
+
+    def __init__(self, path: str):
+        self.path = path
+
+    @classmethod
+    def find(cls) -> OomObserver | None:
+        for path in cls.PATHS:
+            observer = cls(path)
+            if observer.kills() is not None:
+                return observer
+        return None
+
+    def kills(self) -> int | None:
+        try:
+            with open(self.path) as f:
+                for line in f:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            return None
+        return None
+
+    def killed_since(self, before: int | None) -> bool:
+        now = self.kills()
+        return now is not None and before is not None and now > before
+
+
 def child_setup(
     *, uid: int | None, workdir: str, limits: ChildLimits, cgroup_procs: list[str],
     stdin_fd: int, stdout_fd: int, stderr_fd: int,

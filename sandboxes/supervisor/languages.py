@@ -30,6 +30,7 @@ class Language:
 LANGUAGES: dict[str, Language] = {
     "python": Language("sol.py", ("python3", "-I", "-S", "sol.py")),
     "cpp": Language("sol.cpp", ("./sol",), compile=("g++", "-O2", "-std=c++17", "-o", "sol", "sol.cpp")),
+    "c": Language("sol.c", ("./sol",), compile=("gcc", "-O2", "-std=c17", "-o", "sol", "sol.c", "-lm")),
     "javascript": Language("sol.js", ("node", "--max-old-space-size={heap_mb}", "sol.js"), memory="runtime_flag"),
     "sqlite": Language("query.sql", ("sqlite3", "-safe", "-batch", "-bail", ":memory:"), stdin="test_then_source"),
 }

@@ -10,9 +10,10 @@ import signal
 import socket
 import stat
 import sys
+import zlib
 
 from .cleanup import kill_uid, remove_tree
-from .isolation import Cgroup, become_subreaper, enter_new_netns
+from .isolation import Cgroup, OomObserver, become_subreaper, enter_new_netns
 from .server import Supervisor, SupervisorConfig
 
 UID_BASE = 61000  # slot uids: 61000 + slot (no passwd entry; override with --uid)
@@ -22,8 +23,15 @@ log = logging.getLogger("sandbox.supervisor")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="supervisor", description="Run untrusted programs against tests.")
-    p.add_argument("--socket", required=True, help="Unix socket path to listen on (its dir should be 0700)")
-    p.add_argument("--slot", type=int, default=0, help="slot number; picks the sandbox uid UID_BASE+slot")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--socket", help="Unix socket path to listen on (its dir should be 0700)")
+    where.add_argument("--socket-dir", help="listen on DIR/<hostname>.sock (compose replicas share one DIR)")
+    p.add_argument("--slot", type=int, default=None,
+                   help="slot number; picks the sandbox uid UID_BASE+slot (default 0, or with --socket-dir a "
+                        "number in [1000, 5000) derived from the hostname)")
+    p.add_argument("--socket-owner", default=None, help="UID[:GID] to chown the socket to (default: root's only)")
+    p.add_argument("--max-jobs", type=int, default=None, help="exit after this many jobs (to be replaced)")
+    p.add_argument("--watch-pid", type=int, default=None, help="exit when this process exits")
     p.add_argument("--uid", type=int, default=None, help="sandbox uid (default 61000 + slot; root only)")
     p.add_argument("--allow-named-uid", action="store_true", help="accept a uid that has a passwd entry")
     p.add_argument("--work-root", default=None, help="where job dirs are made (default /tmp/rewardgym-sandbox-<slot>)")
@@ -70,21 +78,45 @@ def _make_work_root(path: str) -> None:
     os.chmod(path, 0o711)  # the sandbox may enter its own job dir, not list the others
 
 
-def _listen(path: str) -> socket.socket:
+def _listen(path: str, owner: str | None = None) -> socket.socket:
     if os.path.exists(path):
         os.unlink(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
     try:
-        listener.bind(path)
+        # Bind under a temporary name, then rename: a caller never finds the path before it accepts connections.
+        tmp = f"{path}.{os.getpid()}.tmp"
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        listener.bind(tmp)
+        if owner:
+            uid, _, gid = owner.partition(":")
+            os.chown(tmp, int(uid), int(gid or uid))
+        listener.listen(16)
+        os.rename(tmp, path)
     finally:
         os.umask(old)
     listener.listen(16)
     return listener
 
 
+def _interfaces() -> tuple[str, ...]:
+    try:
+        with open("/proc/net/dev") as f:
+            return tuple(line.split(":")[0].strip() for line in f.readlines()[2:])
+    except OSError:
+        return ()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.socket_dir:
+        host = socket.gethostname()
+        args.socket = os.path.join(args.socket_dir, f"{host}.sock")
+        if args.slot is None:  # distinct uids per replica: RLIMIT_NPROC counts a uid's processes host-wide
+            args.slot = 1000 + zlib.crc32(host.encode()) % 4000
+    if args.slot is None:
+        args.slot = 0
     logging.basicConfig(level=args.log_level, format="%(asctime)s supervisor[%(process)d] %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uid = _sandbox_uid(args)
@@ -100,11 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     package_dir = os.path.dirname(os.path.abspath(__file__))
     config = SupervisorConfig(
         socket_path=args.socket, work_root=work_root, uid=uid, netns=netns, cgroup=cgroup,
-        source_private=_is_private(package_dir),
+        source_private=_is_private(package_dir), max_jobs=args.max_jobs, watch_pid=args.watch_pid,
+        oom=OomObserver.find() if cgroup is None else None, interfaces=_interfaces(),
     )
     if not config.source_private:
         log.warning("the supervisor's source at %s is readable by the sandbox uid", package_dir)
-    listener = _listen(args.socket)
+    listener = _listen(args.socket, args.socket_owner)
+    ident = os.stat(args.socket)
     log.info("listening on %s: uid=%s netns=%s cgroup=%s", args.socket, uid, netns, cgroup and cgroup.version)
     try:
         Supervisor(config).serve_forever(listener)
@@ -114,9 +148,11 @@ def main(argv: list[str] | None = None) -> int:
             kill_uid(uid, as_root=True)
         if cgroup:
             cgroup.remove()
-        for remove in (os.unlink, os.rmdir):
-            try:
-                remove(args.socket if remove is os.unlink else work_root)
-            except OSError:
-                pass
+        try:
+            st = os.stat(args.socket)
+            if (st.st_dev, st.st_ino) == (ident.st_dev, ident.st_ino):  # never a successor's socket
+                os.unlink(args.socket)
+        except OSError:
+            pass
+        remove_tree(work_root)
     return 0

@@ -27,7 +27,7 @@ class RunOutcome:
     stdout_truncated: bool = False
     stderr_head: bytes = b""
     stderr_tail: bytes = b""
-    killed_for: str | None = None  # "wall" | "output" | None
+    killed_for: str | None = None  # "wall" | "output" | "memory" | None
     setup_error: str | None = None
 
 
@@ -96,7 +96,7 @@ def _spawn(argv, stdin, uid, workdir, limits, cgroup_procs, env, out_w, err_w):
 def run_limited(
     argv: list[str], *, stdin: bytes, uid: int | None, workdir: str, limits: ChildLimits,
     wall_s: float, stdout_cap: int, stderr_cap: int, cgroup_procs: list[str],
-    kill_on_stderr_cap: bool = False,
+    kill_on_stderr_cap: bool = False, rss_limit_bytes: int | None = None,
 ) -> RunOutcome:
     env = {"PATH": SANDBOX_PATH, "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
@@ -110,7 +110,8 @@ def run_limited(
         os.close(err_w)
     out, err = _Capture(stdout_cap), _Capture(stderr_cap, STDERR_TAIL_BYTES)
     try:
-        status, rusage = _supervise(pid, start + wall_s, out_r, err_r, out, err, outcome, kill_on_stderr_cap)
+        status, rusage = _supervise(pid, start + wall_s, out_r, err_r, out, err, outcome, kill_on_stderr_cap,
+                                    rss_limit_bytes)
     finally:
         _kill_group(pid)
         os.close(out_r)
@@ -141,7 +142,21 @@ def _drain(fd: int, capture: _Capture, limit: int) -> bool:
             return True
 
 
-def _supervise(pid, deadline, out_r, err_r, out, err, outcome, kill_on_stderr_cap):
+RSS_POLL_S = 0.01
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _supervise(pid, deadline, out_r, err_r, out, err, outcome, kill_on_stderr_cap, rss_limit=None):
+    """``rss_limit``: poll the process's resident memory (every 10 ms) and kill it past the limit: the memory
+    limit of a runtime without RLIMIT_AS (node) where no slot cgroup can be made (inside a container)."""
     pidfd = os.pidfd_open(pid)
     os.set_blocking(out_r, False)
     os.set_blocking(err_r, False)
@@ -156,6 +171,11 @@ def _supervise(pid, deadline, out_r, err_r, out, err, outcome, kill_on_stderr_ca
             if remaining <= 0:
                 outcome.killed_for = outcome.killed_for or "wall"
                 break
+            if rss_limit is not None:
+                if _rss_bytes(pid) > rss_limit:
+                    outcome.killed_for = "memory"
+                    break
+                remaining = min(remaining, RSS_POLL_S)
             for key, _ in sel.select(remaining):
                 if key.data is None:
                     exited = True

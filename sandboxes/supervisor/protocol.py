@@ -18,6 +18,13 @@ WALL_FACTOR = 2.0  # wall-clock limit = WALL_FACTOR * time_limit_s unless wall_l
 STDERR_HEAD_BYTES = 4096
 MAX_TESTS = 10_000
 
+# Server maxima: a job asking for more is refused (IE "invalid job"), never silently clamped.
+MAX_TIME_LIMIT_S = 10.0
+MAX_WALL_LIMIT_S = 30.0
+MAX_MEMORY_LIMIT_MB = 1024
+MAX_OUTPUT_LIMIT_BYTES = 64 * 1024 * 1024
+MAX_COMPILE_TIME_LIMIT_S = 30.0
+
 
 class ProtocolError(Exception):
     """A frame or a job that does not follow the protocol."""
@@ -90,13 +97,15 @@ def parse_test(obj: object) -> TestSpec:
     stdin = obj.get("stdin", "")
     if not isinstance(stdin, str):
         raise ProtocolError(f"Expected test stdin to be a string, got {type(stdin).__name__}")
-    time_limit = _number(obj, "time_limit_s", DEFAULT_TIME_LIMIT_S, 0.01, 600)
+    time_limit = _number(obj, "time_limit_s", DEFAULT_TIME_LIMIT_S, 0.01, MAX_TIME_LIMIT_S)
     return TestSpec(
         stdin=stdin,
         time_limit_s=time_limit,
-        wall_limit_s=_number(obj, "wall_limit_s", time_limit * WALL_FACTOR, 0.01, 1200),
-        memory_limit_mb=int(_number(obj, "memory_limit_mb", DEFAULT_MEMORY_LIMIT_MB, 16, 65536)),
-        output_limit_bytes=int(_number(obj, "output_limit_bytes", DEFAULT_OUTPUT_LIMIT_BYTES, 1, 1 << 30)),
+        wall_limit_s=_number(obj, "wall_limit_s", min(time_limit * WALL_FACTOR, MAX_WALL_LIMIT_S), 0.01,
+                             MAX_WALL_LIMIT_S),
+        memory_limit_mb=int(_number(obj, "memory_limit_mb", DEFAULT_MEMORY_LIMIT_MB, 16, MAX_MEMORY_LIMIT_MB)),
+        output_limit_bytes=int(_number(obj, "output_limit_bytes", DEFAULT_OUTPUT_LIMIT_BYTES, 1,
+                                       MAX_OUTPUT_LIMIT_BYTES)),
     )
 
 
@@ -113,5 +122,66 @@ def parse_job(obj: dict, known_languages: set[str]) -> JobSpec:
         source=source,
         tests=[parse_test(t) for t in tests],
         stop_on_first_failure=bool(obj.get("stop_on_first_failure", False)),
-        compile_time_limit_s=_number(obj, "compile_time_limit_s", DEFAULT_COMPILE_TIME_LIMIT_S, 0.1, 600),
+        compile_time_limit_s=_number(obj, "compile_time_limit_s", DEFAULT_COMPILE_TIME_LIMIT_S, 0.1,
+                                     MAX_COMPILE_TIME_LIMIT_S),
     )
+
+
+def tests_size(tests: list) -> int:
+    """Approximate bytes a test list holds (its stdins plus a little per test), for the cache's bound."""
+    return sum(64 + (len(t.get("stdin", "")) if isinstance(t, dict) and isinstance(t.get("stdin"), str) else 0)
+               for t in tests)
+
+
+class TestsCache:
+    """The last test sets by ``tests_key``, so a group's tests cross the socket once, not once per completion.
+
+    The key is opaque here (the caller's promise that it names these tests: ``sandboxes.pool.tests_key``
+    hashes them); bounded in entries and bytes, least recently used first out."""
+
+    def __init__(self, max_entries: int = 16, max_bytes: int = 64 * 1024 * 1024):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._entries: dict[str, tuple[list, int]] = {}  # insertion order = recency
+        self._bytes = 0
+
+    def put(self, key: str, tests: list) -> None:
+        size = tests_size(tests)
+        self._pop(key)
+        if size > self.max_bytes:
+            return
+        self._entries[key] = (tests, size)
+        self._bytes += size
+        while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+            self._pop(next(iter(self._entries)))
+
+    def get(self, key: str) -> list | None:
+        entry = self._pop(key)
+        if entry is None:
+            return None
+        self._entries[key] = entry
+        self._bytes += entry[1]
+        return entry[0]
+
+    def _pop(self, key: str):
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry[1]
+        return entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def resolve_tests(message: dict, cache: TestsCache) -> dict | None:
+    """Apply ``tests_key``: store the tests it names, or fill them in; ``None`` on a cache miss."""
+    key = message.get("tests_key")
+    if key is None:
+        return message
+    if not isinstance(key, str) or not 8 <= len(key) <= 128:
+        raise ProtocolError(f"Expected tests_key to be a string of 8 to 128 characters, got {key!r}")
+    if "tests" in message:
+        if isinstance(message["tests"], list):
+            cache.put(key, message["tests"])
+        return message
+    tests = cache.get(key)
+    return None if tests is None else message | {"tests": tests}

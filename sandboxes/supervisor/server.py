@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import select
 import signal
 import socket
 import time
@@ -12,10 +13,12 @@ from dataclasses import dataclass
 
 from . import __version__
 from .cleanup import kill_uid, reap_children, remove_tree, wipe_shared_dirs
-from .isolation import Cgroup, ChildLimits
+from .isolation import Cgroup, ChildLimits, OomObserver
 from .languages import LANGUAGES, OUT_OF_MEMORY_MARKERS, Language, run_command
 from .process import RunOutcome, run_limited
-from .protocol import STDERR_HEAD_BYTES, JobSpec, ProtocolError, TestSpec, parse_job, recv_frame, send_frame
+from .protocol import (
+    STDERR_HEAD_BYTES, JobSpec, ProtocolError, TestsCache, TestSpec, parse_job, recv_frame, resolve_tests, send_frame,
+)
 
 log = logging.getLogger("sandbox.supervisor")
 
@@ -38,29 +41,52 @@ class SupervisorConfig:
     netns: bool
     cgroup: Cgroup | None
     source_private: bool
+    max_jobs: int | None = None  # exit after this many jobs (the container is then replaced)
+    watch_pid: int | None = None  # exit when this process exits (the local fallback's owner)
+    oom: OomObserver | None = None  # the container's own memory cgroup, read-only, when we have no slot cgroup
+    interfaces: tuple[str, ...] = ()  # network interfaces the programs see (only "lo" is expected)
 
 
 class Supervisor:
     def __init__(self, config: SupervisorConfig):
         self.config = config
         self.jobs = 0
+        self.tests_cache = TestsCache()
+        self.stopping: str | None = None  # why serve_forever returns
         self.isolation = {
             "uid": config.uid,
             "netns": config.netns,
             "cgroup": config.cgroup.version if config.cgroup else None,
             "no_new_privs": True,
             "source_private": config.source_private,
+            "interfaces": list(config.interfaces),
         }
 
     # ---- serving -------------------------------------------------------------------------------------
-    def serve_forever(self, listener: socket.socket) -> None:
-        while True:
-            conn, _ = listener.accept()
-            with conn:
-                try:
-                    self._serve_connection(conn)
-                except Exception:  # the server stays up; the caller sees a closed connection (IE)
-                    log.exception("connection failed")
+    def serve_forever(self, listener: socket.socket) -> str:
+        """Serve connections until a reason to stop: ``max_jobs`` reached, the socket path unlinked or
+        replaced (the pool's way of asking for a fresh sandbox), or the watched process gone."""
+        ident = _inode(self.config.socket_path)
+        pidfd = os.pidfd_open(self.config.watch_pid) if self.config.watch_pid else None
+        try:
+            while self.stopping is None:
+                ready, _, _ = select.select([listener] + ([pidfd] if pidfd is not None else []), [], [], 1.0)
+                if pidfd is not None and pidfd in ready:
+                    self.stopping = f"process {self.config.watch_pid} exited"
+                elif listener in ready:
+                    conn, _ = listener.accept()
+                    with conn:
+                        try:
+                            self._serve_connection(conn)
+                        except Exception:  # the server stays up; the caller sees a closed connection (IE)
+                            log.exception("connection failed")
+                if self.stopping is None and _inode(self.config.socket_path) != ident:
+                    self.stopping = "socket path removed"
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+        log.info("stopping: %s", self.stopping)
+        return self.stopping
 
     def _serve_connection(self, conn: socket.socket) -> None:
         while True:
@@ -74,10 +100,15 @@ class Supervisor:
             if message is None:
                 return
             if message.get("op") == "info":
-                reply = {"version": __version__, "languages": sorted(LANGUAGES), "isolation": self.isolation}
+                reply = {"version": __version__, "languages": sorted(LANGUAGES), "isolation": self.isolation,
+                         "jobs": self.jobs, "max_jobs": self.config.max_jobs}
             else:
                 reply = self.handle_job(message)
-            if not self._reply(conn, reply):
+                if self.config.max_jobs and self.jobs >= self.config.max_jobs:
+                    # Out of the way before replying: the next caller finds no socket (not a dead one).
+                    self.stopping = f"{self.jobs} jobs done"
+                    _unlink_if(self.config.socket_path, _inode(self.config.socket_path))
+            if not self._reply(conn, reply) or self.stopping:
                 return
 
     @staticmethod
@@ -92,7 +123,10 @@ class Supervisor:
     def handle_job(self, message: dict) -> dict:
         start = time.monotonic()
         try:
-            job = parse_job(message, set(LANGUAGES))
+            resolved = resolve_tests(message, self.tests_cache)
+            if resolved is None:  # the caller resends with the tests (not a job: not counted)
+                return {"verdict": "IE", "error": "tests_missing", "isolation": self.isolation}
+            job = parse_job(resolved, set(LANGUAGES))
         except ProtocolError as exc:
             return {"verdict": "IE", "error": f"invalid job: {exc}", "isolation": self.isolation}
         self.jobs += 1
@@ -168,9 +202,14 @@ class Supervisor:
         if cgroup:
             slack = CGROUP_SLACK_MB if as_limit else 0
             cgroup.prepare((test.memory_limit_mb + slack) * MB, PROCESS_LIMIT)
+        oom_before = self.config.oom.kills() if self.config.oom and not cgroup else 0
+        rss_limit = None if as_limit or cgroup else test.memory_limit_mb * MB
         out = self._run(run_command(language, test.memory_limit_mb), stdin, workdir, limits,
-                        test.wall_limit_s, test.output_limit_bytes)
-        memory_hit = bool(cgroup and cgroup.hit_memory_limit())
+                        test.wall_limit_s, test.output_limit_bytes, rss_limit_bytes=rss_limit)
+        if cgroup:
+            memory_hit = cgroup.hit_memory_limit()
+        else:  # the container's limit killed something (node Buffers, say): an out-of-memory
+            memory_hit = bool(self.config.oom and self.config.oom.killed_since(oom_before))
         verdict, reason = classify(out, test, memory_hit)
         return {
             "verdict": verdict, "reason": reason, "exit_code": out.exit_code, "signal": out.signal,
@@ -189,13 +228,15 @@ class Supervisor:
             processes=PROCESS_LIMIT if self.config.uid is not None else None,
         )
 
-    def _run(self, argv, stdin, workdir, limits, wall_s, stdout_cap, kill_on_stderr_cap=False) -> RunOutcome:
+    def _run(self, argv, stdin, workdir, limits, wall_s, stdout_cap, kill_on_stderr_cap=False,
+             rss_limit_bytes=None) -> RunOutcome:
         cgroup = self.config.cgroup
         try:
             return run_limited(
                 argv, stdin=stdin, uid=self.config.uid, workdir=workdir, limits=limits, wall_s=wall_s,
                 stdout_cap=stdout_cap, stderr_cap=STDERR_HEAD_BYTES if not kill_on_stderr_cap else stdout_cap,
                 cgroup_procs=cgroup.procs_files() if cgroup else [], kill_on_stderr_cap=kill_on_stderr_cap,
+                rss_limit_bytes=rss_limit_bytes,
             )
         finally:  # escaped members of the test's process tree: the cgroup knows them all
             if cgroup:
@@ -218,6 +259,23 @@ class Supervisor:
         return survivors
 
 
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _unlink_if(path: str, ident: tuple[int, int] | None) -> None:
+    """Remove ``path`` only if it is still the file we created (never a successor's socket)."""
+    if ident is not None and _inode(path) == ident:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def classify(out: RunOutcome, test: TestSpec, memory_hit: bool) -> tuple[str, str | None]:
     """The verdict rules (sandboxes/README.md), first match wins."""
     failed = out.signal is not None or out.exit_code != 0
@@ -226,6 +284,8 @@ def classify(out: RunOutcome, test: TestSpec, memory_hit: bool) -> tuple[str, st
         return "IE", "sandbox setup failed"
     if out.killed_for == "output":
         return "OLE", f"stdout over {test.output_limit_bytes} bytes"
+    if out.killed_for == "memory":
+        return "MLE", "resident memory over the limit"
     if failed and (memory_hit or any(marker in stderr for marker in OUT_OF_MEMORY_MARKERS)):
         return "MLE", "out of memory"
     if out.cpu_ms > test.time_limit_s * 1000 or out.signal == signal.SIGXCPU:

@@ -1,0 +1,156 @@
+"""Warm-container sandbox pool vs bare subprocess.run vs one `docker run` per solution, side by side.
+
+Python: N short solutions x 10 tests each, run
+  (a) by sandboxes.pool.SandboxPool over warm containers (sandboxes.manager, one per core): one job per solution;
+  (b) by one bare ``subprocess.run([/usr/bin/python3, -I, -S, sol.py])`` per test on the host, same parallelism,
+      no isolation at all;
+  (c) by one ``docker run --rm --network none rewardgym/sandbox`` per solution, all its tests inside it
+      (fewer solutions: each costs a container start).
+C++: the same with one ``g++ -O2`` compile per solution (fewer solutions). Prints test executions/s and the
+ratios; writes bench/results/sandbox_throughput.json.
+
+    sudo .venv/bin/python bench/sandbox_throughput.py [--solutions 500] [--cpp-solutions 40] [--docker-run 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.common import save  # noqa: E402
+from sandboxes.manager import SandboxManager  # noqa: E402
+from sandboxes.pool import SandboxPool  # noqa: E402
+
+TESTS = 10
+PYTHON = "/usr/bin/python3"
+
+
+def py_solution(k: int) -> str:
+    return f"n = int(input())\nprint(n * {k} + {k % 7})\n"
+
+
+def cpp_solution(k: int) -> str:
+    return ("#include <cstdio>\nint main() { long long n; if (scanf(\"%lld\", &n) != 1) return 1; "
+            f"printf(\"%lld\\n\", n * {k} + {k % 7}); return 0; }}\n")
+
+
+def expected(k: int, t: int) -> str:
+    return f"{t * k + k % 7}\n"
+
+
+def rate(executions: int, ok: int, seconds: float) -> dict:
+    return {"executions": executions, "ok": ok, "seconds": round(seconds, 3),
+            "executions_per_s": round(executions / seconds, 1)}
+
+
+def run_pool(pool: SandboxPool, language: str, sources: list[str], workers: int) -> dict:
+    tests = [{"stdin": f"{t}\n"} for t in range(TESTS)]
+
+    def one(k: int) -> int:
+        result = pool.run({"language": language, "source": sources[k], "tests": tests}, 120)
+        return sum(r["verdict"] == "OK" and r["stdout"] == expected(k, t) for t, r in enumerate(result.get("tests", [])))
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as ex:
+        ok = sum(ex.map(one, range(len(sources))))
+    return rate(len(sources) * TESTS, ok, time.perf_counter() - start)
+
+
+def run_bare(language: str, sources: list[str], workers: int) -> dict:
+    with tempfile.TemporaryDirectory() as d:
+        def one(k: int) -> int:
+            if language == "python":
+                path = f"{d}/sol{k}.py"
+                Path(path).write_text(sources[k])
+                argv = [PYTHON, "-I", "-S", path]
+            else:
+                Path(f"{d}/sol{k}.cpp").write_text(sources[k])
+                subprocess.run(["g++", "-O2", "-std=c++17", "-o", f"{d}/sol{k}", f"{d}/sol{k}.cpp"], check=True)
+                argv = [f"{d}/sol{k}"]
+            ok = 0
+            for t in range(TESTS):
+                proc = subprocess.run(argv, input=f"{t}\n".encode(), capture_output=True, timeout=4)
+                ok += proc.returncode == 0 and proc.stdout.decode() == expected(k, t)
+            return ok
+        start = time.perf_counter()
+        with ThreadPoolExecutor(workers) as ex:
+            ok = sum(ex.map(one, range(len(sources))))
+        return rate(len(sources) * TESTS, ok, time.perf_counter() - start)
+
+
+DRIVER = """
+import json, subprocess, sys
+lang, src = sys.argv[1], sys.argv[2]
+open('/w/sol.py' if lang == 'python' else '/w/sol.cpp', 'w').write(src)
+if lang == 'cpp':
+    subprocess.run(['g++', '-O2', '-std=c++17', '-o', '/w/sol', '/w/sol.cpp'], check=True)
+argv = ['python3', '-I', '-S', '/w/sol.py'] if lang == 'python' else ['/w/sol']
+print(json.dumps([subprocess.run(argv, input=f'{t}\\n'.encode(), capture_output=True).stdout.decode()
+                  for t in range(int(sys.argv[3]))]))
+"""
+
+
+def run_docker_run(image: str, language: str, sources: list[str], workers: int) -> dict:
+    def one(k: int) -> int:
+        proc = subprocess.run(
+            ["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/w:rw,exec,size=64m",
+             "--entrypoint", "python3", image, "-c", DRIVER, language, sources[k], str(TESTS)],
+            capture_output=True, timeout=120)
+        outs = json.loads(proc.stdout or b"[]")
+        return sum(out == expected(k, t) for t, out in enumerate(outs))
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as ex:
+        ok = sum(ex.map(one, range(len(sources))))
+    return rate(len(sources) * TESTS, ok, time.perf_counter() - start)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--solutions", type=int, default=500, help="Python solutions for (a) and (b)")
+    p.add_argument("--cpp-solutions", type=int, default=40, help="C++ solutions for (a) and (b)")
+    p.add_argument("--docker-run", type=int, default=20, help="solutions per language for (c)")
+    p.add_argument("--slots", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--image", default="rewardgym/sandbox:latest")
+    args = p.parse_args()
+    workers = args.slots
+    figures: dict = {"benchmark": "sandbox_throughput", "tests_per_solution": TESTS, "parallelism": workers,
+                     "image": args.image}
+    with tempfile.TemporaryDirectory() as d:
+        manager = SandboxManager(args.slots, args.image, f"{d}/sockets").start()
+        manager.run_in_background()
+        try:
+            pool = SandboxPool(f"{d}/sockets")
+            pool.run({"language": "cpp", "source": cpp_solution(1), "tests": [{}]}, 60)  # warm up the caches
+            for language, make, n in (("python", py_solution, args.solutions), ("cpp", cpp_solution,
+                                                                                args.cpp_solutions)):
+                sources = [make(k) for k in range(n)]
+                a = run_pool(pool, language, sources, workers)
+                b = run_bare(language, sources, workers)
+                c = run_docker_run(args.image, language, sources[:args.docker_run], workers)
+                figures[language] = {
+                    "solutions": n, "docker_run_solutions": min(n, args.docker_run),
+                    "pool": a, "bare_subprocess": b, "docker_run_per_solution": c,
+                    "pool_over_bare": round(a["executions_per_s"] / b["executions_per_s"], 3),
+                    "pool_over_docker_run": round(a["executions_per_s"] / c["executions_per_s"], 2),
+                }
+                f = figures[language]
+                print(f"{language}: (a) pool {a['executions_per_s']:.1f}/s ({a['ok']}/{a['executions']} ok)  "
+                      f"(b) bare {b['executions_per_s']:.1f}/s  (c) docker run {c['executions_per_s']:.1f}/s  "
+                      f"a/b {f['pool_over_bare']}  a/c {f['pool_over_docker_run']}")
+            figures["isolation"] = pool.info()[0]["isolation"]
+        finally:
+            manager.stop()
+    print("saved", save("sandbox_throughput", figures))
+
+
+if __name__ == "__main__":
+    main()

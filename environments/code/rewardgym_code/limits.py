@@ -1,0 +1,59 @@
+"""Per-test limits: the defaults, the maxima a task may ask for, and the job fields they become.
+
+The sandbox enforces them per test (CPU time from `wait4`, wall time as a backstop, memory, output); the item
+deadline of an environment (`timeout_s`) only has to cover the sum of its tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field
+
+from rewardgym.sdk import InvalidTask, TaskModel
+
+DEFAULT_TIME_LIMIT_S = 2.0
+MAX_TIME_LIMIT_S = 10.0
+WALL_FACTOR = 2.0
+"""Wall-clock limit of a test = WALL_FACTOR x its CPU limit (a sleeping program is stopped, not paid for)."""
+DEFAULT_MEMORY_LIMIT_MB = 256
+MIN_MEMORY_LIMIT_MB = 16
+MAX_MEMORY_LIMIT_MB = 1024
+OUTPUT_LIMIT_BYTES = 1024 * 1024
+COMPILE_TIME_LIMIT_S = 10.0
+MAX_TESTS = 1000
+
+
+class LimitedTask(TaskModel):
+    """Fields shared by every code task: the per-test limits it may raise, up to the maxima."""
+
+    time_limit_s: float = Field(DEFAULT_TIME_LIMIT_S, gt=0,
+                                description=f"CPU seconds per test, at most {MAX_TIME_LIMIT_S:g} (wall: x{WALL_FACTOR:g})")
+    memory_limit_mb: int = Field(DEFAULT_MEMORY_LIMIT_MB, ge=MIN_MEMORY_LIMIT_MB,
+                                 description=f"memory per test in MB, at most {MAX_MEMORY_LIMIT_MB}")
+
+
+@dataclass(frozen=True)
+class Limits:
+    time_limit_s: float
+    memory_limit_mb: int
+
+    @classmethod
+    def of(cls, task: LimitedTask) -> "Limits":
+        """The task's limits; a value above its maximum is the task's fault (`InvalidTask`)."""
+        if task.time_limit_s > MAX_TIME_LIMIT_S:
+            raise InvalidTask(f"Expected time_limit_s <= {MAX_TIME_LIMIT_S:g}, got {task.time_limit_s:g}")
+        if task.memory_limit_mb > MAX_MEMORY_LIMIT_MB:
+            raise InvalidTask(f"Expected memory_limit_mb <= {MAX_MEMORY_LIMIT_MB}, got {task.memory_limit_mb}")
+        return cls(task.time_limit_s, task.memory_limit_mb)
+
+    def test(self, stdin: str) -> dict[str, Any]:
+        """One test of a sandbox job (sandboxes/README.md)."""
+        return {
+            "stdin": stdin,
+            "time_limit_s": self.time_limit_s,
+            "wall_limit_s": self.time_limit_s * WALL_FACTOR,
+            "memory_limit_mb": self.memory_limit_mb,
+            "output_limit_bytes": OUTPUT_LIMIT_BYTES,
+        }
