@@ -25,6 +25,8 @@ class Family:
 
     name: str
     environments: tuple[type[Environment], ...]
+    needs_sandbox: bool = False
+    """Its environments run model-written code through `sandboxes` (the worker then provisions sandbox slots)."""
 
     def instantiate(self) -> dict[str, Environment]:
         envs: dict[str, Environment] = {}

@@ -8,8 +8,10 @@ Docker container, remote node) runs this same app.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import tempfile
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -36,18 +38,28 @@ DEFAULT_MAX_ITEMS = 100_000
 
 
 def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
-                      max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
+                      max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, sandbox_dir: str | None = None) -> FastAPI:
+    """`sandbox_dir`: where sandbox sockets go if this family needs sandboxes and none are given."""
     family = load_family(family_spec)
     pool = ItemPool(family_spec, settings)
     scorer = FamilyScorer(family, pool)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await pool.start()
+        stop_sandboxes = lambda: None  # noqa: E731
+        if family.needs_sandbox:
+            from rewardgym.sandboxing import provision_sandboxes
+
+            directory = sandbox_dir or tempfile.mkdtemp(prefix=f"rewardgym-sandbox-{family.name}-")
+            stop_sandboxes = await asyncio.to_thread(provision_sandboxes, directory, pool.size)
         try:
-            yield
+            await pool.start()  # after provisioning: scoring processes inherit $REWARDGYM_SANDBOX_DIR
+            try:
+                yield
+            finally:
+                await pool.close()
         finally:
-            await pool.close()
+            await asyncio.to_thread(stop_sandboxes)
 
     app = FastAPI(title=f"rewardgym worker ({family.name})", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
@@ -108,7 +120,8 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
 def serve_worker(family_spec: str, socket_path: str | None, host: str, port: int | None,
                  settings: PoolSettings) -> None:
     """Run a worker until it is stopped. A Unix socket is the default transport; TCP is for remote workers."""
-    app = create_worker_app(family_spec, settings)
+    sandbox_dir = os.path.join(os.path.dirname(os.path.abspath(socket_path)), "sandbox") if socket_path else None
+    app = create_worker_app(family_spec, settings, sandbox_dir=sandbox_dir)
     if socket_path:
         os.makedirs(os.path.dirname(os.path.abspath(socket_path)), exist_ok=True)
         if os.path.exists(socket_path):

@@ -10,6 +10,7 @@ import asyncio
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -69,9 +70,7 @@ class LocalRuntime(Runtime):
         for handle in self.handles:
             await handle.close()
         if self._own_socket_dir:
-            for name in os.listdir(self.socket_dir):
-                os.unlink(os.path.join(self.socket_dir, name))
-            os.rmdir(self.socket_dir)
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     def worker_pid(self, family: str) -> int | None:
         proc = self._procs.get(family)

@@ -20,6 +20,7 @@ FAMILY = Family(
         JavascriptStdioEnv,
         SqlEnv,
     ),
+    needs_sandbox=True,
 )
 
 __all__ = ["FAMILY"]

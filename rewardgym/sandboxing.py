@@ -1,0 +1,56 @@
+"""Sandbox slots for a family whose environments run model-written code (`Family.needs_sandbox`).
+
+The worker of such a family calls `provision_sandboxes` once at start, before its scoring processes exist:
+- `$REWARDGYM_SANDBOX_DIR` already set (compose, or the Docker runtime mounted sandbox sockets): use those;
+- else, with a Docker engine and the `rewardgym/sandbox` image: start one warm sandbox container per core
+  (`sandboxes.manager`), and point `$REWARDGYM_SANDBOX_DIR` at their sockets;
+- else: the local fallback (supervisors as local processes, started by the scoring processes on first use).
+Whichever is chosen is logged once, in one line, so an operator always knows which isolation is in force.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Callable
+
+log = logging.getLogger("rewardgym.sandboxing")
+
+SANDBOX_DIR_ENV = "REWARDGYM_SANDBOX_DIR"
+SANDBOX_IMAGE = "rewardgym/sandbox:latest"
+
+
+def provision_sandboxes(socket_dir: str, slots: int) -> Callable[[], None]:
+    """Make sandbox slots available to this process and its children; returns what stops them."""
+    from sandboxes.pool import isolation_summary
+
+    stop: Callable[[], None] = lambda: None  # noqa: E731
+    if not os.environ.get(SANDBOX_DIR_ENV):
+        reason = _docker_unavailable()
+        if reason is None:
+            from sandboxes.manager import SandboxManager
+
+            manager = SandboxManager(slots, SANDBOX_IMAGE, socket_dir).start().run_in_background()
+            os.environ[SANDBOX_DIR_ENV] = manager.socket_dir
+            stop = manager.stop
+        else:
+            log.warning("sandbox: not using containers: %s", reason)
+    log.warning("%s", isolation_summary())
+    return stop
+
+
+def _docker_unavailable() -> str | None:
+    """Why warm sandbox containers cannot be used here, or None when they can."""
+    try:
+        import docker
+    except ImportError:
+        return "the docker Python package is not installed"
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+        client.images.get(SANDBOX_IMAGE)
+    except docker.errors.ImageNotFound:
+        return f"image {SANDBOX_IMAGE} is not built (scripts/build-images.sh builds it)"
+    except docker.errors.DockerException as exc:
+        return f"no Docker engine ({type(exc).__name__})"
+    return None
