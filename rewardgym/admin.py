@@ -32,6 +32,7 @@ class ImageRegistration(BaseModel):
     cpus: float = Field(default=1.0, gt=0, le=256)
     processes: int | None = Field(default=None, ge=1, le=256)
     ready_timeout_s: float = Field(default=120.0, gt=0, le=600)
+    sandbox_slots: int = Field(default=0, ge=0, le=64)
 
 
 class AdminTokenMissing(ValueError):

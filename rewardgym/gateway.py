@@ -117,13 +117,15 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        for runtime in runtimes:
-            log.info("%s", runtime.describe())
-            await runtime.start()
+        started: list[Runtime] = []
         try:
+            for runtime in runtimes:
+                log.info("%s", runtime.describe())
+                started.append(runtime)  # a runtime that fails half-way still stops what it started
+                await runtime.start()
             yield
         finally:
-            for runtime in runtimes:
+            for runtime in reversed(started):
                 await runtime.stop()
 
     app = FastAPI(title="rewardgym", version="0.1.0", lifespan=lifespan,

@@ -29,6 +29,7 @@ LABEL_MANAGED = "rewardgym.managed"
 LABEL_OWNER = "rewardgym.owner"
 LABEL_IMAGE = "rewardgym.image"
 SOCKET_MOUNT = "/run/rewardgym"
+SANDBOX_MOUNT = "/run/sandbox"
 HEALTH_INTERVAL_S = 5.0
 HEALTH_FAILURES_BEFORE_RESTART = 3
 
@@ -48,6 +49,9 @@ class ImageSpec:
     processes: int | None = None
     """Scoring processes per replica; passed to the worker as REWARDGYM_PROCESSES (default: its CPU share)."""
     ready_timeout_s: float = 120.0
+    sandbox_slots: int = 0
+    """Warm sandbox containers for this image's workers (families that run model code, e.g. rewardgym/code);
+    their sockets are mounted at /run/sandbox in every replica."""
 
     def __post_init__(self) -> None:
         if not self.image or any(c.isspace() for c in self.image):
@@ -56,6 +60,8 @@ class ImageSpec:
             raise ValueError(f"Expected 1 to 64 replicas, got {self.replicas}")
         if not 0 < self.cpus <= 256:
             raise ValueError(f"Expected cpus in (0, 256], got {self.cpus}")
+        if not 0 <= self.sandbox_slots <= 64:
+            raise ValueError(f"Expected 0 to 64 sandbox slots, got {self.sandbox_slots}")
 
 
 class _Replica:
@@ -83,6 +89,7 @@ class DockerRuntime(Runtime):
         self.socket_subdir = socket_subdir
         self._client = client
         self._replicas: dict[str, list[_Replica]] = {}
+        self._sandboxes: dict[str, Any] = {}
         self._stopping = False
 
     def describe(self) -> str:
@@ -107,11 +114,12 @@ class DockerRuntime(Runtime):
         os.chmod(socket_dir, 0o1777)  # workers may run as any uid; sticky, so none can remove another's socket
         await asyncio.to_thread(self.remove_leftovers)
         for spec in self.images:
+            await self._start_sandboxes(spec)
             self._launch(spec)
 
     async def stop(self) -> None:
         self._stopping = True
-        for image in list(self._replicas):
+        for image in set(self._replicas) | set(self._sandboxes):
             await self.remove_image(image)
 
     def remove_leftovers(self) -> int:
@@ -132,6 +140,7 @@ class DockerRuntime(Runtime):
         """Start `spec`'s replicas and wait until all are ready; on failure, remove them and raise."""
         if spec.image in self._replicas:
             raise DockerRuntimeError(f"image {spec.image} is already registered")
+        await self._start_sandboxes(spec)
         replicas = self._launch(spec)
         try:
             await asyncio.wait_for(self._all_ready(replicas), timeout=spec.ready_timeout_s + 10)
@@ -151,8 +160,31 @@ class DockerRuntime(Runtime):
             self.handles.remove(replica.handle)
             await asyncio.to_thread(self._remove_container, replica)
             await replica.handle.close()
+        sandboxes = self._sandboxes.pop(image, None)
+        if sandboxes is not None:
+            await asyncio.to_thread(sandboxes.stop)
         self.images = [spec for spec in self.images if spec.image != image]
         self.on_change()
+
+    async def _start_sandboxes(self, spec: ImageSpec) -> None:
+        """Warm sandbox containers for `spec`, owned by the workers' user (uid 1000 in our images)."""
+        if not spec.sandbox_slots:
+            return
+        if self.socket_volume:
+            raise DockerRuntimeError("sandbox_slots needs the gateway on the host (in compose, run the sandbox "
+                                     "services of docker-compose.yml instead)")
+        from sandboxes.manager import SandboxManager
+
+        from rewardgym.sandboxing import SANDBOX_IMAGE
+
+        directory = os.path.join(self.socket_root, f"sandbox-{re.sub(r'[^a-zA-Z0-9_.-]', '-', spec.image)}")
+        try:
+            manager = SandboxManager(spec.sandbox_slots, SANDBOX_IMAGE, directory, socket_owner="1000:1000")
+            await asyncio.to_thread(manager.start)
+        except Exception as exc:  # noqa: BLE001 - docker SDK and readiness errors, translated here
+            raise DockerRuntimeError(f"cannot start sandbox containers for {spec.image}: {exc}") from exc
+        manager.run_in_background()
+        self._sandboxes[spec.image] = manager
 
     def _launch(self, spec: ImageSpec) -> list[_Replica]:
         replicas = []
@@ -249,11 +281,16 @@ class DockerRuntime(Runtime):
                                          if part),
             "REWARDGYM_PROCESSES": str(spec.processes or max(1, round(spec.cpus))),
         }
+        volumes = {self.socket_volume or self.socket_root: {"bind": SOCKET_MOUNT, "mode": "rw"}}
+        sandboxes = self._sandboxes.get(spec.image)
+        if sandboxes is not None:
+            volumes[sandboxes.socket_dir] = {"bind": SANDBOX_MOUNT, "mode": "rw"}
+            environment["REWARDGYM_SANDBOX_DIR"] = SANDBOX_MOUNT
         try:
             replica.container = self.docker.containers.run(
                 spec.image, detach=True, network_mode="none", name=name,
                 labels={LABEL_MANAGED: "true", LABEL_OWNER: self.owner, LABEL_IMAGE: spec.image},
-                volumes={self.socket_volume or self.socket_root: {"bind": SOCKET_MOUNT, "mode": "rw"}},
+                volumes=volumes,
                 environment=environment, mem_limit=spec.memory, nano_cpus=int(spec.cpus * 1e9),
                 init=True, security_opt=["no-new-privileges"], cap_drop=["ALL"],
             )
