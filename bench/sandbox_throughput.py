@@ -7,9 +7,11 @@ Python: N short solutions x 10 tests each, run
   (c) by one ``docker run --rm --network none rewardgym/sandbox`` per solution, all its tests inside it
       (fewer solutions: each costs a container start).
 C++: the same with one ``g++ -O2`` compile per solution (fewer solutions). Prints test executions/s and the
-ratios; writes bench/results/sandbox_throughput.json.
+ratios; writes bench/results/sandbox_throughput.json. ``--compare-image IMAGE`` also runs (a) with another
+sandbox image (an older supervisor, say) in the same run: ``pool_compare`` in the results.
 
     sudo .venv/bin/python bench/sandbox_throughput.py [--solutions 500] [--cpp-solutions 40] [--docker-run 20]
+                                                      [--compare-image rewardgym/sandbox:before]
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ def run_docker_run(image: str, language: str, sources: list[str], workers: int) 
     def one(k: int) -> int:
         proc = subprocess.run(
             ["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/w:rw,exec,size=64m",
+             "--tmpfs", "/tmp:rw,exec,size=64m",  # g++ needs a writable TMPDIR (else every compile fails)
              "--entrypoint", "python3", image, "-c", DRIVER, language, sources[k], str(TESTS)],
             capture_output=True, timeout=120)
         outs = json.loads(proc.stdout or b"[]")
@@ -113,6 +116,24 @@ def run_docker_run(image: str, language: str, sources: list[str], workers: int) 
     return rate(len(sources) * TESTS, ok, time.perf_counter() - start)
 
 
+def run_pools(image: str, slots: int, sources: dict[str, list[str]]) -> tuple[dict[str, dict], dict]:
+    """(a) for every language with one image: {language: rate}, and the slots' isolation."""
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        manager = SandboxManager(slots, image, f"{d}/sockets").start()
+        manager.run_in_background()
+        try:
+            pool = SandboxPool(f"{d}/sockets")
+            pool.run({"language": "cpp", "source": cpp_solution(1), "tests": [{}]}, 60)  # warm up the caches
+            pool.run({"language": "python", "source": py_solution(1), "tests": [{}]}, 60)
+            for language, language_sources in sources.items():
+                out[language] = run_pool(pool, language, language_sources, slots)
+            isolation = pool.info()[0]["isolation"]
+        finally:
+            manager.stop()
+    return out, isolation
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--solutions", type=int, default=500, help="Python solutions for (a) and (b)")
@@ -120,35 +141,35 @@ def main() -> None:
     p.add_argument("--docker-run", type=int, default=20, help="solutions per language for (c)")
     p.add_argument("--slots", type=int, default=os.cpu_count() or 1)
     p.add_argument("--image", default="rewardgym/sandbox:latest")
+    p.add_argument("--compare-image", default=None, help="also run (a) with this image (e.g. an older supervisor)")
     args = p.parse_args()
     workers = args.slots
     figures: dict = {"benchmark": "sandbox_throughput", "tests_per_solution": TESTS, "parallelism": workers,
                      "image": args.image}
-    with tempfile.TemporaryDirectory() as d:
-        manager = SandboxManager(args.slots, args.image, f"{d}/sockets").start()
-        manager.run_in_background()
-        try:
-            pool = SandboxPool(f"{d}/sockets")
-            pool.run({"language": "cpp", "source": cpp_solution(1), "tests": [{}]}, 60)  # warm up the caches
-            for language, make, n in (("python", py_solution, args.solutions), ("cpp", cpp_solution,
-                                                                                args.cpp_solutions)):
-                sources = [make(k) for k in range(n)]
-                a = run_pool(pool, language, sources, workers)
-                b = run_bare(language, sources, workers)
-                c = run_docker_run(args.image, language, sources[:args.docker_run], workers)
-                figures[language] = {
-                    "solutions": n, "docker_run_solutions": min(n, args.docker_run),
-                    "pool": a, "bare_subprocess": b, "docker_run_per_solution": c,
-                    "pool_over_bare": round(a["executions_per_s"] / b["executions_per_s"], 3),
-                    "pool_over_docker_run": round(a["executions_per_s"] / c["executions_per_s"], 2),
-                }
-                f = figures[language]
-                print(f"{language}: (a) pool {a['executions_per_s']:.1f}/s ({a['ok']}/{a['executions']} ok)  "
-                      f"(b) bare {b['executions_per_s']:.1f}/s  (c) docker run {c['executions_per_s']:.1f}/s  "
-                      f"a/b {f['pool_over_bare']}  a/c {f['pool_over_docker_run']}")
-            figures["isolation"] = pool.info()[0]["isolation"]
-        finally:
-            manager.stop()
+    sources = {"python": [py_solution(k) for k in range(args.solutions)],
+               "cpp": [cpp_solution(k) for k in range(args.cpp_solutions)]}
+    pools, figures["isolation"] = run_pools(args.image, args.slots, sources)
+    compare = run_pools(args.compare_image, args.slots, sources)[0] if args.compare_image else {}
+    if args.compare_image:
+        figures["compare_image"] = args.compare_image
+    for language, language_sources in sources.items():
+        a = pools[language]
+        b = run_bare(language, language_sources, workers)
+        c = run_docker_run(args.image, language, language_sources[:args.docker_run], workers)
+        figures[language] = f = {
+            "solutions": len(language_sources), "docker_run_solutions": min(len(language_sources), args.docker_run),
+            "pool": a, "bare_subprocess": b, "docker_run_per_solution": c,
+            "pool_over_bare": round(a["executions_per_s"] / b["executions_per_s"], 3),
+            "pool_over_docker_run": round(a["executions_per_s"] / c["executions_per_s"], 2),
+        }
+        line = (f"{language}: (a) pool {a['executions_per_s']:.1f}/s ({a['ok']}/{a['executions']} ok)  "
+                f"(b) bare {b['executions_per_s']:.1f}/s  (c) docker run {c['executions_per_s']:.1f}/s "
+                f"({c['ok']}/{c['executions']} ok)  a/b {f['pool_over_bare']}  a/c {f['pool_over_docker_run']}")
+        if language in compare:
+            f["pool_compare"] = aa = compare[language]
+            f["pool_over_pool_compare"] = round(a["executions_per_s"] / aa["executions_per_s"], 2)
+            line += f"  (a) with {args.compare_image}: {aa['executions_per_s']:.1f}/s ({aa['ok']} ok)"
+        print(line)
     print("saved", save("sandbox_throughput", figures))
 
 

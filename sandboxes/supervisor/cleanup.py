@@ -22,11 +22,12 @@ def _uid_of(pid: str) -> tuple[set[int], bool] | None:
         return None
     uids: set[int] = set()
     zombie = False
-    for line in text.splitlines():
-        if line.startswith("Uid:"):
-            uids = {int(x) for x in line.split()[1:]}
-        elif line.startswith("State:"):
-            zombie = line.split()[1] in ("Z", "X")
+    start = text.find("\nUid:")
+    if start >= 0:
+        uids = {int(x) for x in text[start + 5:text.find("\n", start + 5)].split()}
+    start = text.find("\nState:")
+    if start >= 0:
+        zombie = text[start + 7:start + 16].split()[:1] in (["Z"], ["X"])
     return uids, zombie
 
 

@@ -25,10 +25,13 @@ class Language:
     memory); the runtime's heap flag in ``run`` plus the slot's cgroup memory limit when there is one."""
     stdin: Literal["test", "test_then_source"] = "test"
     """``test_then_source``: stdin is the test's input followed by the source (sqlite: schema, then query)."""
+    zygote: bool = False
+    """Run tests through a per-job zygote (``zygote.py``): only ``python``, whose ``run`` is
+    ``(interpreter, "-I", "-S", source_file)``."""
 
 
 LANGUAGES: dict[str, Language] = {
-    "python": Language("sol.py", ("python3", "-I", "-S", "sol.py")),
+    "python": Language("sol.py", ("python3", "-I", "-S", "sol.py"), zygote=True),
     "cpp": Language("sol.cpp", ("./sol",), compile=("g++", "-O2", "-std=c++17", "-o", "sol", "sol.cpp")),
     "c": Language("sol.c", ("./sol",), compile=("gcc", "-O2", "-std=c17", "-o", "sol", "sol.c", "-lm")),
     "javascript": Language("sol.js", ("node", "--max-old-space-size={heap_mb}", "sol.js"), memory="runtime_flag"),

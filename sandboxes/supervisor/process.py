@@ -65,8 +65,12 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _spawn(argv, stdin, uid, workdir, limits, cgroup_procs, env, out_w, err_w):
-    """Fork and exec; returns (pid, setup_error or None)."""
+def sandbox_env(workdir: str) -> dict[str, str]:
+    return {"PATH": SANDBOX_PATH, "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
+
+
+def _spawn(argv, stdin, uid, workdir, limits, cgroup_procs, env, out_w, err_w, keep_fd=None):
+    """Fork and exec; returns (pid, setup_error or None). ``keep_fd`` stays open (inheritable) across exec."""
     stdin_fd = _memfd_with(stdin)
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     try:
@@ -75,8 +79,13 @@ def _spawn(argv, stdin, uid, workdir, limits, cgroup_procs, env, out_w, err_w):
             try:
                 child_setup(uid=uid, workdir=workdir, limits=limits, cgroup_procs=cgroup_procs,
                             stdin_fd=stdin_fd, stdout_fd=out_w, stderr_fd=err_w)
-                os.closerange(3, report_w)
-                os.closerange(report_w + 1, limits.open_files + 64)
+                low = 3
+                for keep in sorted({report_w} | ({keep_fd} if keep_fd is not None else set())):
+                    os.closerange(low, keep)
+                    low = keep + 1
+                os.closerange(low, limits.open_files + 64)
+                if keep_fd is not None:
+                    os.set_inheritable(keep_fd, True)
                 os.execvpe(argv[0], argv, env)
             except BaseException:
                 try:
@@ -93,18 +102,44 @@ def _spawn(argv, stdin, uid, workdir, limits, cgroup_procs, env, out_w, err_w):
         os.close(stdin_fd)
 
 
+def spawner(*, uid: int | None, workdir: str, limits: ChildLimits):
+    """``spawn(argv, stdout_fd, stderr_fd, keep_fd)`` with the isolation of a test process (no cgroup, empty
+    stdin): how the Python zygote is started."""
+    def spawn(argv, out_w, err_w, keep_fd):
+        return _spawn(argv, b"", uid, workdir, limits, [], sandbox_env(workdir), out_w, err_w, keep_fd)
+    return spawn
+
+
+def _launch_in_zygote(zygote, stdin: bytes, limits: ChildLimits, cgroup_procs, out_w, err_w) -> int:
+    stdin_fd = _memfd_with(stdin)
+    try:
+        return zygote.launch(stdin_fd, out_w, err_w, limits, cgroup_procs)
+    finally:
+        os.close(stdin_fd)
+
+
 def run_limited(
     argv: list[str], *, stdin: bytes, uid: int | None, workdir: str, limits: ChildLimits,
     wall_s: float, stdout_cap: int, stderr_cap: int, cgroup_procs: list[str],
-    kill_on_stderr_cap: bool = False, rss_limit_bytes: int | None = None,
+    kill_on_stderr_cap: bool = False, rss_limit_bytes: int | None = None, zygote=None,
 ) -> RunOutcome:
-    env = {"PATH": SANDBOX_PATH, "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
+    """Run ``argv``, or with ``zygote`` (a ``zygote.PythonZygote``) the zygote's program in a forked child
+    (``argv`` unused). The zygote path raises ``ZygoteError`` when no test process could be started; then
+    nothing of the program has run."""
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     outcome = RunOutcome()
     start = time.monotonic()
     try:
-        pid, outcome.setup_error = _spawn(argv, stdin, uid, workdir, limits, cgroup_procs, env, out_w, err_w)
+        if zygote is not None:
+            pid = _launch_in_zygote(zygote, stdin, limits, cgroup_procs, out_w, err_w)
+        else:
+            pid, outcome.setup_error = _spawn(argv, stdin, uid, workdir, limits, cgroup_procs,
+                                              sandbox_env(workdir), out_w, err_w)
+    except BaseException:
+        os.close(out_r)
+        os.close(err_r)
+        raise
     finally:
         os.close(out_w)
         os.close(err_w)

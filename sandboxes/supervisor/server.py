@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -15,10 +16,11 @@ from . import __version__
 from .cleanup import kill_uid, reap_children, remove_tree, wipe_shared_dirs
 from .isolation import Cgroup, ChildLimits, OomObserver
 from .languages import LANGUAGES, OUT_OF_MEMORY_MARKERS, Language, run_command
-from .process import RunOutcome, run_limited
+from .process import RunOutcome, run_limited, spawner
 from .protocol import (
     STDERR_HEAD_BYTES, JobSpec, ProtocolError, TestsCache, TestSpec, parse_job, recv_frame, resolve_tests, send_frame,
 )
+from .zygote import PythonZygote, ZygoteError
 
 log = logging.getLogger("sandbox.supervisor")
 
@@ -31,6 +33,7 @@ MLE_RSS_FRACTION = 0.9
 COMPILE_MEMORY_MB = 2048
 COMPILE_OUTPUT_CAP = 64 * 1024
 COMPILE_MESSAGE_BYTES = 4096
+ZYGOTE_CPU_S = 60  # the zygote's own RLIMIT_CPU (its children lower theirs to the test's)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class SupervisorConfig:
     watch_pid: int | None = None  # exit when this process exits (the local fallback's owner)
     oom: OomObserver | None = None  # the container's own memory cgroup, read-only, when we have no slot cgroup
     interfaces: tuple[str, ...] = ()  # network interfaces the programs see (only "lo" is expected)
+    python_zygote: bool = True  # Python tests fork from one interpreter per job (zygote.py) instead of exec
 
 
 class Supervisor:
@@ -53,6 +57,7 @@ class Supervisor:
         self.jobs = 0
         self.tests_cache = TestsCache()
         self.stopping: str | None = None  # why serve_forever returns
+        self._zygote: PythonZygote | None = None  # the current job's, while it is usable
         self.isolation = {
             "uid": config.uid,
             "netns": config.netns,
@@ -101,7 +106,8 @@ class Supervisor:
                 return
             if message.get("op") == "info":
                 reply = {"version": __version__, "languages": sorted(LANGUAGES), "isolation": self.isolation,
-                         "jobs": self.jobs, "max_jobs": self.config.max_jobs}
+                         "jobs": self.jobs, "max_jobs": self.config.max_jobs,
+                         "python_zygote": self.config.python_zygote}
             else:
                 reply = self.handle_job(message)
                 if self.config.max_jobs and self.jobs >= self.config.max_jobs:
@@ -147,6 +153,11 @@ class Supervisor:
         result["elapsed_ms"] = int((time.monotonic() - start) * 1000)
         return result
 
+    def _zygote_for(self, job: JobSpec) -> bool:
+        # A NUL byte: the interpreter's file reader has its own quirks there, which compile() does not mimic.
+        return (LANGUAGES[job.language].zygote and self.config.python_zygote and bool(job.tests)
+                and "\0" not in job.source)
+
     def _run_job(self, job: JobSpec, workdir: str) -> dict:
         language = LANGUAGES[job.language]
         self._make_workdir(workdir, language, job.source)
@@ -156,18 +167,50 @@ class Supervisor:
             if compiled["verdict"] != "OK":
                 return {"verdict": compiled["verdict"], "compile": compiled, "tests": []}
         tests = []
-        for test in job.tests:
-            tests.append(self._run_test(language, workdir, test, job.source))
-            if job.stop_on_first_failure and tests[-1]["verdict"] != "OK":
-                break
+        if self._zygote_for(job):
+            self._zygote = self._start_zygote(language, workdir, self._zygote_limits(language, job.tests))
+            if self._zygote is not None:
+                try:
+                    self._zygote.load(os.path.join(workdir, language.source_file))
+                except ZygoteError as exc:
+                    log.warning("python zygote failed, running tests by exec: %s", exc)
+                    self._stop_zygote()
+        try:
+            for test in job.tests:
+                tests.append(self._run_test(language, workdir, test, job.source))
+                if job.stop_on_first_failure and tests[-1]["verdict"] != "OK":
+                    break
+        finally:
+            self._stop_zygote()
         verdict = next((t["verdict"] for t in tests if t["verdict"] != "OK"), "OK")
         return {"verdict": verdict, "compile": compiled, "tests": tests}
+
+    def _zygote_limits(self, language: Language, tests: list[TestSpec]) -> ChildLimits:
+        """The zygote's own rlimits: the largest of the job's tests (each child lowers its own to its test's)."""
+        limits = self._limits(max(t.time_limit_s for t in tests), max(t.memory_limit_mb for t in tests),
+                              address_space=language.memory == "rlimit_as")
+        return dataclasses.replace(limits, cpu_s=max(limits.cpu_s, ZYGOTE_CPU_S))
+
+    def _start_zygote(self, language: Language, workdir: str, limits: ChildLimits) -> PythonZygote | None:
+        """One interpreter for the whole job (it gets the program with ``load``)."""
+        try:
+            return PythonZygote.start(spawner(uid=self.config.uid, workdir=workdir, limits=limits),
+                                      language.run[0])
+        except (ZygoteError, OSError) as exc:
+            log.warning("python zygote not started, running tests by exec: %s", exc)
+            return None
+
+    def _stop_zygote(self) -> None:
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
 
     def _make_workdir(self, workdir: str, language: Language, source: str) -> None:
         remove_tree(workdir)
         os.mkdir(workdir, 0o700)
         path = os.path.join(workdir, language.source_file)
-        with open(path, "w", encoding="utf-8") as f:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        with open(fd, "w", encoding="utf-8") as f:
             f.write(source)
         if self.config.uid is not None:
             os.chown(workdir, self.config.uid, self.config.uid)
@@ -204,8 +247,7 @@ class Supervisor:
             cgroup.prepare((test.memory_limit_mb + slack) * MB, PROCESS_LIMIT)
         oom_before = self.config.oom.kills() if self.config.oom and not cgroup else 0
         rss_limit = None if as_limit or cgroup else test.memory_limit_mb * MB
-        out = self._run(run_command(language, test.memory_limit_mb), stdin, workdir, limits,
-                        test.wall_limit_s, test.output_limit_bytes, rss_limit_bytes=rss_limit)
+        out, runner = self._run_program(language, test, stdin, workdir, limits, rss_limit)
         if cgroup:
             memory_hit = cgroup.hit_memory_limit()
         else:  # the container's limit killed something (node Buffers, say): an out-of-memory
@@ -215,8 +257,21 @@ class Supervisor:
             "verdict": verdict, "reason": reason, "exit_code": out.exit_code, "signal": out.signal,
             "cpu_ms": out.cpu_ms, "wall_ms": out.wall_ms, "memory_kb": out.memory_kb,
             "stdout": out.stdout.decode("utf-8", "replace"), "stdout_truncated": out.stdout_truncated,
-            "stderr": out.stderr_head.decode("utf-8", "replace"),
+            "stderr": out.stderr_head.decode("utf-8", "replace"), "runner": runner,
         } | ({"error": out.setup_error} if out.setup_error else {})
+
+    def _run_program(self, language: Language, test: TestSpec, stdin: bytes, workdir: str, limits: ChildLimits,
+                     rss_limit: int | None) -> tuple[RunOutcome, str]:
+        """Through the job's zygote while it works; any failure of it: this test and the rest by exec."""
+        if self._zygote is not None:
+            try:
+                return self._run(None, stdin, workdir, limits, test.wall_limit_s, test.output_limit_bytes,
+                                 rss_limit_bytes=rss_limit, zygote=self._zygote), "zygote"
+            except ZygoteError as exc:
+                log.warning("python zygote failed, running the rest of the job by exec: %s", exc)
+                self._stop_zygote()
+        return self._run(run_command(language, test.memory_limit_mb), stdin, workdir, limits, test.wall_limit_s,
+                         test.output_limit_bytes, rss_limit_bytes=rss_limit), "exec"
 
     def _limits(self, time_limit_s: float, memory_mb: int, *, address_space: bool) -> ChildLimits:
         return ChildLimits(
@@ -229,14 +284,14 @@ class Supervisor:
         )
 
     def _run(self, argv, stdin, workdir, limits, wall_s, stdout_cap, kill_on_stderr_cap=False,
-             rss_limit_bytes=None) -> RunOutcome:
+             rss_limit_bytes=None, zygote=None) -> RunOutcome:
         cgroup = self.config.cgroup
         try:
             return run_limited(
                 argv, stdin=stdin, uid=self.config.uid, workdir=workdir, limits=limits, wall_s=wall_s,
                 stdout_cap=stdout_cap, stderr_cap=STDERR_HEAD_BYTES if not kill_on_stderr_cap else stdout_cap,
                 cgroup_procs=cgroup.procs_files() if cgroup else [], kill_on_stderr_cap=kill_on_stderr_cap,
-                rss_limit_bytes=rss_limit_bytes,
+                rss_limit_bytes=rss_limit_bytes, zygote=zygote,
             )
         finally:  # escaped members of the test's process tree: the cgroup knows them all
             if cgroup:

@@ -58,17 +58,32 @@ def _owner(entry: os.DirEntry) -> int | None:
         return None
 
 
+_UIDS_GIVEN: set[int] = set()  # two supervisors of one session never share a uid (nor its slot and cgroup)
+
+
 def _free_uid() -> int:
     rng = random.Random()
     for _ in range(100):
         uid = rng.randrange(62000, 63000)
-        if not processes_of(uid):
+        if uid not in _UIDS_GIVEN and not processes_of(uid):
+            _UIDS_GIVEN.add(uid)
             return uid
     raise RuntimeError("Expected a free sandbox uid in [62000, 63000), found none")
 
 
 @pytest.fixture(scope="session")
 def supervisor(tmp_path_factory) -> RunningSupervisor:
+    """The default supervisor (Python tests through the per-job zygote)."""
+    yield from _running_supervisor(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def supervisor_exec(tmp_path_factory) -> RunningSupervisor:
+    """A second supervisor that runs every Python test by fork + exec (``--python-zygote off``)."""
+    yield from _running_supervisor(tmp_path_factory, "--python-zygote", "off")
+
+
+def _running_supervisor(tmp_path_factory, *extra_args: str):
     private = tmp_path_factory.mktemp("sandbox-supervisor")
     os.chmod(private, 0o700)
     source_dir = private / "supervisor"  # a private copy, as in a container image
@@ -83,6 +98,7 @@ def supervisor(tmp_path_factory) -> RunningSupervisor:
            "--work-root", str(work_root)]
     if uid is not None:
         cmd += ["--uid", str(uid)]
+    cmd += list(extra_args)
     env = dict(os.environ, RG_SUPERVISOR_SECRET=secret)
     process = subprocess.Popen(cmd, env=env)
     deadline = time.monotonic() + 15

@@ -123,6 +123,8 @@ def test_hostile_program(supervisor, name):
     elapsed = time.monotonic() - start
     assert result["verdict"] in verdicts, result
     assert elapsed < max_seconds
+    if job["language"] == "python":  # the hostile programs run through the per-job zygote (one fork each)
+        assert result["tests"][0]["runner"] == "zygote", result
     if result["verdict"] == "OK" and "recursion" in name:
         assert result["tests"][0]["stdout"].strip().isdigit()
     time.sleep(0.1)  # a daemon that survived would have re-created its marker by now
