@@ -25,9 +25,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sandboxes.client import SandboxUnavailable, run_job, supervisor_info  # noqa: E402
-from sandboxes.supervisor.isolation import SANDBOX_PATH  # noqa: E402
-from sandboxes.supervisor.languages import LANGUAGES  # noqa: E402
+from rewardgym_sandboxes.client import SandboxUnavailable, run_job, supervisor_info  # noqa: E402
+from rewardgym_sandboxes.supervisor.isolation import SANDBOX_PATH  # noqa: E402
+from rewardgym_sandboxes.supervisor.languages import LANGUAGES  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "sandbox_local.json"
 

@@ -1,7 +1,7 @@
 """Warm-container sandbox pool vs bare subprocess.run vs one `docker run` per solution, side by side.
 
 Python: N short solutions x 10 tests each, run
-  (a) by sandboxes.pool.SandboxPool over warm containers (sandboxes.manager, one per core): one job per solution;
+  (a) by rewardgym_sandboxes.pool.SandboxPool over warm containers (rewardgym_sandboxes.manager, one per core): one job per solution;
   (b) by one bare ``subprocess.run([/usr/bin/python3, -I, -S, sol.py])`` per test on the host, same parallelism,
       no isolation at all;
   (c) by one ``docker run --rm --network none rewardgym/sandbox`` per solution, all its tests inside it
@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import save  # noqa: E402
-from sandboxes.manager import SandboxManager  # noqa: E402
-from sandboxes.pool import SandboxPool  # noqa: E402
+from rewardgym_sandboxes.manager import SandboxManager  # noqa: E402
+from rewardgym_sandboxes.pool import SandboxPool  # noqa: E402
 
 TESTS = 10
 PYTHON = "/usr/bin/python3"

@@ -15,7 +15,8 @@ RUN /opt/venv/bin/pip install -q --no-index --find-links /wheelhouse -r /wheelho
 FROM deps AS build
 COPY pyproject.toml /src/rewardgym/pyproject.toml
 COPY rewardgym/ /src/rewardgym/rewardgym/
-RUN /opt/venv/bin/pip wheel -q --no-index --find-links /wheelhouse --no-deps -w /dist /src/rewardgym
+COPY sandboxes/ /src/sandboxes/
+RUN /opt/venv/bin/pip wheel -q --no-index --find-links /wheelhouse --no-deps -w /dist /src/rewardgym /src/sandboxes
 
 # 3. The image: the base, the dependency layer, then our wheel on top.
 FROM ${BASE_IMAGE}

@@ -3,7 +3,7 @@
 The worker of such a family calls `provision_sandboxes` once at start, before its scoring processes exist:
 - `$REWARDGYM_SANDBOX_DIR` already set (compose, or the Docker runtime mounted sandbox sockets): use those;
 - else, with a Docker engine and the `rewardgym/sandbox` image: start one warm sandbox container per core
-  (`sandboxes.manager`), and point `$REWARDGYM_SANDBOX_DIR` at their sockets;
+  (`rewardgym_sandboxes.manager`), and point `$REWARDGYM_SANDBOX_DIR` at their sockets;
 - else: the local fallback (supervisors as local processes, started by the scoring processes on first use).
 Whichever is chosen is logged once, in one line, so an operator always knows which isolation is in force.
 """
@@ -22,13 +22,13 @@ SANDBOX_IMAGE = "rewardgym/sandbox:latest"
 
 def provision_sandboxes(socket_dir: str, slots: int) -> Callable[[], None]:
     """Make sandbox slots available to this process and its children; returns what stops them."""
-    from sandboxes.pool import isolation_summary
+    from rewardgym_sandboxes.pool import isolation_summary
 
     stop: Callable[[], None] = lambda: None  # noqa: E731
     if not os.environ.get(SANDBOX_DIR_ENV):
         reason = _docker_unavailable()
         if reason is None:
-            from sandboxes.manager import SandboxManager
+            from rewardgym_sandboxes.manager import SandboxManager
 
             manager = SandboxManager(slots, SANDBOX_IMAGE, socket_dir).start().run_in_background()
             os.environ[SANDBOX_DIR_ENV] = manager.socket_dir

@@ -1,1 +1,1 @@
-"""Execution sandboxes for untrusted code: the supervisor (``sandboxes.supervisor``) and its client."""
+"""Execution sandboxes for untrusted code: the supervisor (``rewardgym_sandboxes.supervisor``) and its client."""

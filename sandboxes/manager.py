@@ -1,9 +1,9 @@
 """Warm sandbox containers: start one per slot, replace the ones that die or are recycled, remove them at exit.
 
-    python -m sandboxes.manager --socket-dir /run/rewardgym/sandbox --slots 4     # runs until SIGTERM/SIGINT
+    python -m rewardgym_sandboxes.manager --socket-dir /run/rewardgym/sandbox --slots 4     # runs until SIGTERM/SIGINT
 
 Each container runs the supervisor (image ``rewardgym/sandbox``, ``sandboxes/images/``) on
-``<socket-dir>/slot-<i>.sock``; callers use ``sandboxes.pool.SandboxPool(socket_dir)``. A container is replaced
+``<socket-dir>/slot-<i>.sock``; callers use ``rewardgym_sandboxes.pool.SandboxPool(socket_dir)``. A container is replaced
 when it exits (the supervisor exits by itself after ``max_jobs`` jobs, or when a caller removed its socket after
 an anomaly) or when its socket has been gone for a few seconds (a supervisor stuck mid-job). Containers carry the
 labels ``rewardgym.managed=true``, ``rewardgym.role=sandbox`` and ``rewardgym.sandbox.owner=<socket dir>``; at
@@ -219,7 +219,7 @@ class SandboxManager:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sandboxes.manager", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m rewardgym_sandboxes.manager", description=__doc__.split("\n\n")[0])
     p.add_argument("--socket-dir", required=True, help="directory of the slots' sockets (the pool's socket_dir)")
     p.add_argument("--slots", type=int, default=os.cpu_count() or 1, help="warm containers (default: one per core)")
     p.add_argument("--image", default=IMAGE)

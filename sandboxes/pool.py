@@ -44,7 +44,7 @@ SANDBOX_DIR_ENV = "REWARDGYM_SANDBOX_DIR"
 TEST_KEYS = ("stdin", "time_limit_s", "wall_limit_s", "memory_limit_mb", "output_limit_bytes")
 JOB_KEYS = ("language", "source", "tests", "tests_key", "stop_on_first_failure", "compile_time_limit_s")
 CONNECT_TIMEOUT_S = 5.0
-REPO = Path(__file__).resolve().parent.parent
+SUPERVISOR_SOURCE = Path(__file__).resolve().parent / "supervisor"
 
 
 def tests_key(tests: list[dict]) -> str:
@@ -279,7 +279,7 @@ class LocalSupervisors:
         self.socket_dir = os.path.join(self.private, "sockets")
         os.mkdir(self.socket_dir, 0o700)
         self.source = os.path.join(self.private, "supervisor")  # private copy: unreadable by the sandbox uid
-        shutil.copytree(REPO / "sandboxes" / "supervisor", self.source, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(SUPERVISOR_SOURCE, self.source, ignore=shutil.ignore_patterns("__pycache__"))
         self.root = os.geteuid() == 0
         self._uid_locks: list[int] = []
         self.slot_numbers = self._claim_slots() if self.root else list(range(self.count))
@@ -350,7 +350,7 @@ _default_lock = threading.Lock()
 
 
 def default_pool() -> SandboxPool:
-    """The process-wide pool: ``$REWARDGYM_SANDBOX_DIR`` when set (warm containers of ``sandboxes.manager``
+    """The process-wide pool: ``$REWARDGYM_SANDBOX_DIR`` when set (warm containers of ``rewardgym_sandboxes.manager``
     or compose), else local supervisors, one per core, started on first use and stopped at exit. A process
     forked after the first call shares the same slots."""
     global _default, _local

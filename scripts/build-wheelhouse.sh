@@ -70,7 +70,7 @@ constraints=()
 [ -f "$ROOT/constraints.txt" ] && constraints=(-c "$ROOT/constraints.txt")
 
 # Our own distribution names (normalised), which must never be looked up on an index nor pinned from one.
-own_names=("$(project_name "$ROOT/pyproject.toml")")
+own_names=("$(project_name "$ROOT/pyproject.toml")" "$(project_name "$ROOT/sandboxes/pyproject.toml")")
 families=()
 for pp in "$ROOT"/environments/*/pyproject.toml; do
   [ -f "$pp" ] || continue
@@ -145,7 +145,11 @@ build_local() {
   find "$src" -maxdepth 1 -type f \( -name 'LICEN[CS]E*' -o -name 'COPYING*' -o -name 'NOTICE*' -o -name 'AUTHORS*' \
     -o -name 'setup.cfg' -o -name 'setup.py' -o -name 'MANIFEST.in' \) -exec cp -p {} "$copy/" \;
   if grep -q '^readme' "$src/pyproject.toml"; then find "$src" -maxdepth 1 -name 'README*' -exec cp -p {} "$copy/" \;; fi
-  (cd "$src" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - "$pkg") | tar -C "$copy" -xf -
+  if [ -d "$src/$pkg" ]; then
+    (cd "$src" && tar --exclude=__pycache__ --exclude='*.pyc' -cf - "$pkg") | tar -C "$copy" -xf -
+  else  # a package mapped from its folder itself (sandboxes/ -> rewardgym_sandboxes): its Python files
+    (cd "$src" && find . -name '*.py' -not -path '*/__pycache__/*' -print0 | tar --null -T - -cf -) | tar -C "$copy" -xf -
+  fi
   key=$( (cd "$copy" && find . -type f | LC_ALL=C sort | xargs -d '\n' sha256sum; echo "python $pyver") \
          | sha256sum | cut -c1-64)
   if [ "$force" = 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] && ls "$WH/local/$pkg"-*.whl >/dev/null 2>&1
@@ -167,11 +171,12 @@ mkdir -p "$WH/local"
 exec 9>"$WH/.lock"
 flock 9
 rm -rf "$WH"/.tmp-*
-resolve gateway "$GATEWAY_REQUIREMENTS" "$ROOT"
+resolve gateway "$GATEWAY_REQUIREMENTS" "$ROOT" "$ROOT/sandboxes"
 for fam in "${families[@]}"; do
-  resolve "$fam" "" "$ROOT" "$ROOT/environments/$fam"
+  resolve "$fam" "" "$ROOT" "$ROOT/sandboxes" "$ROOT/environments/$fam"
 done
 build_local "$ROOT"
+build_local "$ROOT/sandboxes"
 for fam in "${families[@]}"; do
   build_local "$ROOT/environments/$fam"
 done

@@ -173,7 +173,7 @@ class DockerRuntime(Runtime):
         if self.socket_volume:
             raise DockerRuntimeError("sandbox_slots needs the gateway on the host (in compose, run the sandbox "
                                      "services of docker-compose.yml instead)")
-        from sandboxes.manager import SandboxManager
+        from rewardgym_sandboxes.manager import SandboxManager
 
         from rewardgym.sandboxing import SANDBOX_IMAGE
 

@@ -1,4 +1,4 @@
-"""``python3 -m sandboxes.supervisor`` or, copied alone into a container, ``python3 /path/to/supervisor``."""
+"""``python3 -m rewardgym_sandboxes.supervisor`` or, copied alone into a container, ``python3 /path/to/supervisor``."""
 
 import os
 import sys

@@ -1,4 +1,4 @@
-"""Command line: ``python3 -m sandboxes.supervisor --socket PATH [--slot N] [...]``."""
+"""Command line: ``python3 -m rewardgym_sandboxes.supervisor --socket PATH [--slot N] [...]``."""
 
 from __future__ import annotations
 

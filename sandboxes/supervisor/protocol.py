@@ -136,7 +136,7 @@ def tests_size(tests: list) -> int:
 class TestsCache:
     """The last test sets by ``tests_key``, so a group's tests cross the socket once, not once per completion.
 
-    The key is opaque here (the caller's promise that it names these tests: ``sandboxes.pool.tests_key``
+    The key is opaque here (the caller's promise that it names these tests: ``rewardgym_sandboxes.pool.tests_key``
     hashes them); bounded in entries and bytes, least recently used first out."""
 
     def __init__(self, max_entries: int = 16, max_bytes: int = 64 * 1024 * 1024):

@@ -60,7 +60,7 @@ def test_the_fake_pool_path_scores_normally(fake_pool):
 
 
 def test_jobs_carry_tests_key_and_never_the_expected_output(fake_pool):
-    from sandboxes.pool import tests_key
+    from rewardgym_sandboxes.pool import tests_key
     pool = fake_pool(GOOD)
     executed(PythonStdioEnv(), TASK, PROGRAM)
     job, _ = pool.jobs[0]

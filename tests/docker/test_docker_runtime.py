@@ -34,13 +34,19 @@ def our_containers(owner: str) -> list[str]:
     return listed.split()
 
 
-def start_docker_gateway(tmp_path: Path, owner: str, *extra: str) -> RunningServer:
-    return start_server(tmp_path, "--runtime", "docker", "--image", MATH_IMAGE, "--owner", owner,
-                        "--admin-token", TOKEN, *extra, ready_timeout=180)
+DEPLOY_CONFIG = str(Path(__file__).resolve().parents[2] / "deploy" / "rewardgym.toml")
+
+
+def start_docker_gateway(tmp_path: Path, owner: str, *images: str) -> RunningServer:
+    """A gateway with the Docker runtime: the given images, or the images of deploy/rewardgym.toml."""
+    sources = [arg for image in images for arg in ("--image", image)] or ["--config", DEPLOY_CONFIG]
+    return start_server(tmp_path, "--runtime", "docker", *sources, "--owner", owner, "--admin-token", TOKEN,
+                        ready_timeout=180)
 
 
 @pytest.fixture(scope="module")
 def docker_gateway(built_images, tmp_path_factory) -> RunningServer:
+    """Every built-in family in containers (the code family with its warm sandbox containers)."""
     owner = f"pytest-{uuid.uuid4().hex[:8]}"
     server = start_docker_gateway(tmp_path_factory.mktemp("docker-gw"), owner)
     server.owner = owner  # type: ignore[attr-defined]
@@ -49,8 +55,15 @@ def docker_gateway(built_images, tmp_path_factory) -> RunningServer:
     assert our_containers(owner) == [], "containers left after the gateway stopped"
 
 
-def test_every_environment_gives_the_same_results_in_docker_and_locally(docker_gateway, math_server):
-    with docker_gateway.client() as in_docker, math_server.client() as local:
+@pytest.fixture(scope="module")
+def local_gateway(tmp_path_factory) -> RunningServer:
+    server = start_server(tmp_path_factory.mktemp("local-gw"), "--families", "math,code", "--processes", "2")
+    yield server
+    stop_server(server)
+
+
+def test_every_environment_gives_the_same_results_in_docker_and_locally(docker_gateway, local_gateway):
+    with docker_gateway.client() as in_docker, local_gateway.client() as local:
         envs = local.get("/v1/envs").json()["envs"]
         assert {e["name"] for e in envs} == {e["name"] for e in in_docker.get("/v1/envs").json()["envs"]}
         for env in envs:
@@ -64,8 +77,8 @@ def test_every_environment_gives_the_same_results_in_docker_and_locally(docker_g
             keys = []
             for http in (local, in_docker):
                 results = http.post(f"/score/{env['name']}", json=body).json()["groups"][0]["results"]
-                keys.append([(r["status"], r["reward"], r["components"], r["details"].get("extracted"))
-                             for r in results])
+                keys.append([(r["status"], r["reward"], r["components"], r["details"].get("extracted"),
+                              r["details"].get("verdict")) for r in results])
             assert keys[0] == keys[1], env["name"]
             assert keys[0][0][1] == 1.0, f"{env['name']}'s own example did not score 1"
 
@@ -134,8 +147,10 @@ def test_a_broken_image_is_refused_clearly_and_everything_else_keeps_serving(doc
         answer = http.post("/v1/images", headers=AUTH, json={"image": image, "ready_timeout_s": 4})
         assert answer.status_code == 422, answer.text
         assert expected in answer.json()["detail"] and image in answer.json()["detail"]
-        assert http.get("/v1/images", headers=AUTH).json()["images"] == [
-            {"image": MATH_IMAGE, "replicas": 1, "workers": [{"name": f"{MATH_IMAGE}#0", "state": "ready"}]}]
+        listed = http.get("/v1/images", headers=AUTH).json()["images"]
+        assert image not in [entry["image"] for entry in listed]
+        assert {entry["image"] for entry in listed} == {MATH_IMAGE, "rewardgym/code:latest"}
+        assert all(worker["state"] == "ready" for entry in listed for worker in entry["workers"])
         assert not [c for c in our_containers(docker_gateway.owner)
                     if image in docker("inspect", "-f", "{{.Config.Image}}", c).stdout]
         assert http.post("/score/gsm8k", json={"task": {"answer": "18"}, "completion": "#### 18"}).json()["reward"] == 1
@@ -160,7 +175,7 @@ def test_an_image_whose_environments_exist_is_refused_with_409(docker_gateway):
         assert answer.status_code == 409 and "gsm8k" in answer.json()["clashes"]
         assert http.post("/score/math", json={"task": {"answer": "2"}, "completion": r"\boxed{2}"}).json()["reward"] == 1
         assert http.post("/v1/images", headers=AUTH, json={"image": MATH_IMAGE}).status_code == 409
-    assert len(our_containers(docker_gateway.owner)) == 1
+    assert len(our_containers(docker_gateway.owner)) == 2  # math and code, nothing of the refused copy
 
 
 def test_the_custom_environment_example_goes_from_nothing_to_a_score(docker_gateway, tmp_path):
@@ -179,13 +194,13 @@ def test_the_custom_environment_example_goes_from_nothing_to_a_score(docker_gate
 
 def test_no_container_survives_a_killed_gateway_once_it_restarts(built_images, tmp_path):
     owner = f"pytest-{uuid.uuid4().hex[:8]}"
-    server = start_docker_gateway(tmp_path, owner)
+    server = start_docker_gateway(tmp_path, owner, MATH_IMAGE)
     left = our_containers(owner)
     assert len(left) == 1
     os.killpg(server.process.pid, signal.SIGKILL)
     server.process.wait()
     assert our_containers(owner) == left, "expected the SIGKILLed gateway to leave its container behind"
-    again = start_docker_gateway(tmp_path, owner)
+    again = start_docker_gateway(tmp_path, owner, MATH_IMAGE)
     try:
         now = our_containers(owner)
         assert len(now) == 1 and now != left

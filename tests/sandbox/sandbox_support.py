@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from sandboxes.client import SandboxUnavailable, run_job, supervisor_info  # noqa: E402
-from sandboxes.supervisor.cleanup import SHARED_WRITABLE_DIRS, processes_of  # noqa: E402
+from rewardgym_sandboxes.client import SandboxUnavailable, run_job, supervisor_info  # noqa: E402
+from rewardgym_sandboxes.supervisor.cleanup import SHARED_WRITABLE_DIRS, processes_of  # noqa: E402
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="uid isolation needs the supervisor to run as root")

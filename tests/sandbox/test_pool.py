@@ -1,4 +1,4 @@
-"""sandboxes.pool without Docker: test-data caching, slot selection across processes, retries, recycling, and
+"""rewardgym_sandboxes.pool without Docker: test-data caching, slot selection across processes, retries, recycling, and
 the local fallback. Fake supervisors (threads on Unix sockets) stand in for dead or dying slots."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import time
 import pytest
 from sandbox_support import python_job
 
-from sandboxes.client import run_job
-from sandboxes.pool import LocalSupervisors, SandboxPool, isolation_summary
-from sandboxes.pool import tests_key as make_tests_key
-from sandboxes.supervisor.protocol import recv_frame, send_frame
+from rewardgym_sandboxes.client import run_job
+from rewardgym_sandboxes.pool import LocalSupervisors, SandboxPool, isolation_summary
+from rewardgym_sandboxes.pool import tests_key as make_tests_key
+from rewardgym_sandboxes.supervisor.protocol import recv_frame, send_frame
 
 
 class FakeSlot:

@@ -1,5 +1,5 @@
-"""The hostile suite THROUGH THE CONTAINER POOL: two warm sandbox containers (sandboxes.manager) and
-sandboxes.pool.SandboxPool, as the code family uses them. Each hostile program gets the right verdict, leaves no
+"""The hostile suite THROUGH THE CONTAINER POOL: two warm sandbox containers (rewardgym_sandboxes.manager) and
+rewardgym_sandboxes.pool.SandboxPool, as the code family uses them. Each hostile program gets the right verdict, leaves no
 process or file behind in either container, and the next job still works; a container killed mid-job costs that
 job a retry (or IE, never OK/WA from the dead container) and is replaced."""
 
@@ -38,8 +38,8 @@ print(procs, files)
 def sandbox_pool(tmp_path_factory):
     docker = pytest.importorskip("docker")
     subprocess.run([str(REPO / "scripts" / "build-images.sh")], check=True, stdout=subprocess.DEVNULL)
-    from sandboxes.manager import SandboxManager
-    from sandboxes.pool import SandboxPool
+    from rewardgym_sandboxes.manager import SandboxManager
+    from rewardgym_sandboxes.pool import SandboxPool
 
     socket_dir = tmp_path_factory.mktemp("sandbox-pool") / "sockets"
     manager = SandboxManager(2, socket_dir=str(socket_dir), client=docker.from_env()).start()

@@ -241,6 +241,6 @@ for pid in others:
 
 
 def test_info_reports_the_zygote(supervisor, supervisor_exec):
-    from sandboxes.client import supervisor_info
+    from rewardgym_sandboxes.client import supervisor_info
     assert supervisor_info(supervisor.socket)["python_zygote"] is True
     assert supervisor_info(supervisor_exec.socket)["python_zygote"] is False

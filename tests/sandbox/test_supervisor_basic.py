@@ -7,8 +7,8 @@ import struct
 
 from sandbox_support import python_job
 
-from sandboxes.client import run_job
-from sandboxes.supervisor.protocol import recv_frame
+from rewardgym_sandboxes.client import run_job
+from rewardgym_sandboxes.supervisor.protocol import recv_frame
 
 CPP_DOUBLE = "#include <iostream>\nint main(){long long a; std::cin >> a; std::cout << 2*a << '\\n';}\n"
 JS_DOUBLE = "const s = require('fs').readFileSync(0, 'utf8'); console.log(2 * Number(s.trim()));\n"

@@ -1,4 +1,4 @@
-"""The one boundary to the sandbox: jobs go out through `sandboxes.pool.default_pool()` and every result is
+"""The one boundary to the sandbox: jobs go out through `rewardgym_sandboxes.pool.default_pool()` and every result is
 checked here. Model code never runs in this process.
 
 Exceptions:
@@ -54,7 +54,7 @@ class SandboxResult:
 
 def default_pool() -> Any:
     """The process-wide sandbox pool (imported late: the catalogue of this family loads without `sandboxes`)."""
-    from sandboxes.pool import default_pool as process_pool
+    from rewardgym_sandboxes.pool import default_pool as process_pool
 
     return process_pool()
 
