@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Sequence
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
@@ -38,6 +37,7 @@ from rewardgym.protocol import (
 from rewardgym.admin import install_admin_routes
 from rewardgym.runtimes.base import Runtime, WorkerHandle
 from rewardgym.runtimes.docker import DockerRuntime
+from rewardgym.worker_client import WorkerUnavailable
 
 log = logging.getLogger("rewardgym.gateway")
 
@@ -197,9 +197,8 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
         rounds = math.ceil((handle.inflight_items) / max(handle.processes, 1))
         budget = deadline * rounds + settings.worker_slack_s
         try:
-            answer = await handle.client.post(f"/score/{env}", content=body, timeout=budget,
-                                              headers={"content-type": "application/json"})
-        except httpx.HTTPError as exc:
+            answer = await handle.client.post(f"/score/{env}", body, timeout=budget)
+        except WorkerUnavailable as exc:
             message = f"worker {handle.name} failed during the request: {type(exc).__name__}: {exc}".strip()
             log.warning("%s", message)
             failed = error_response(score_request, info, message)
@@ -216,9 +215,8 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
         handle = router.pick(env)
         body = await read_body(request, settings.max_body_bytes)
         try:
-            answer = await handle.client.post(f"/v1/envs/{env}/tasks", content=body, timeout=300.0,
-                                              headers={"content-type": "application/json"})
-        except httpx.HTTPError as exc:
+            answer = await handle.client.post(f"/v1/envs/{env}/tasks", body, timeout=300.0)
+        except WorkerUnavailable as exc:
             raise HTTPProblem(503, f"worker {handle.name} failed: {type(exc).__name__}",
                               headers={"Retry-After": "2"}) from exc
         return Response(answer.content, status_code=answer.status_code, media_type="application/json")

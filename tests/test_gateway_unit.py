@@ -1,14 +1,32 @@
-"""The gateway against fake workers (httpx mock transports, no processes): routing, 503, worker failures."""
+"""The gateway against fake workers (an in-memory worker client, no processes): routing, 503, failures."""
 
 from __future__ import annotations
 
-import httpx
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
 from rewardgym.gateway import GatewaySettings, create_app
 from rewardgym.protocol import EnvInfo
 from rewardgym.runtimes.base import Runtime, WorkerHandle
+from rewardgym.worker_client import WorkerResponse, WorkerUnavailable
+
+
+class FakeWorkerClient:
+    """Answers the gateway's requests with `handler(method, path, body)`."""
+
+    def __init__(self, handler) -> None:
+        self.handler = handler
+
+    async def get(self, path: str, timeout: float | None = None) -> WorkerResponse:
+        return self.handler("GET", path, None)
+
+    async def post(self, path: str, content: bytes, timeout: float | None = None) -> WorkerResponse:
+        return self.handler("POST", path, content)
+
+    async def aclose(self) -> None:
+        pass
 
 
 def env_info(name: str) -> EnvInfo:
@@ -17,12 +35,12 @@ def env_info(name: str) -> EnvInfo:
 
 
 class FakeRuntime(Runtime):
-    """Workers that exist only as handles; their HTTP client is a mock transport."""
+    """Workers that exist only as handles, answered by a fake client."""
 
     def __init__(self, handler, state: str = "ready") -> None:
         super().__init__()
         handle = WorkerHandle("fake")
-        handle.client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://worker")
+        handle.client = FakeWorkerClient(handler)  # type: ignore[assignment]
         handle.envs = [env_info("echo")]
         handle.state = state  # type: ignore[assignment]
         self.handles.append(handle)
@@ -37,8 +55,8 @@ class FakeRuntime(Runtime):
         return "fake runtime"
 
 
-def refuse(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("connection refused", request=request)
+def refuse(method: str, path: str, body: bytes | None) -> WorkerResponse:
+    raise WorkerUnavailable("cannot connect to the worker: connection refused")
 
 
 def client(handler, state: str = "ready") -> TestClient:
@@ -50,7 +68,7 @@ def test_a_worker_that_fails_turns_every_item_into_error_in_the_request_shape():
         single = http.post("/score/echo", json={"completion": "x", "task": {}, "id": "a"}).json()
         assert (single["id"], single["status"], single["reward"], single["env_version"]) == ("a", "error", None,
                                                                                              "2.0.0")
-        assert "ConnectError" in single["details"]["message"]
+        assert "connection refused" in single["details"]["message"]
         groups = http.post("/score/echo", json={"groups": [{"id": "g", "task": {}, "completions": ["1", "2"]}]})
         assert [r["id"] for r in groups.json()["groups"][0]["results"]] == ["g#0", "g#1"]
         assert {r["status"] for r in groups.json()["groups"][0]["results"]} == {"error"}
@@ -67,12 +85,12 @@ def test_an_environment_whose_worker_is_starting_answers_503_with_retry_after():
 
 
 def test_worker_answers_are_passed_through_and_counted():
-    def echo(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/score/echo":
-            return httpx.Response(200, json={"id": None, "reward": 1.0, "status": "ok", "components": {},
-                                             "details": {}, "env": "echo", "env_version": "2.0.0",
-                                             "elapsed_ms": 1.0})
-        return httpx.Response(422, json={"detail": "Environment 'echo' does not generate tasks"})
+    def echo(method: str, path: str, body: bytes | None) -> WorkerResponse:
+        if path == "/score/echo":
+            return WorkerResponse(200, json.dumps({"id": None, "reward": 1.0, "status": "ok", "components": {},
+                                                   "details": {}, "env": "echo", "env_version": "2.0.0",
+                                                   "elapsed_ms": 1.0}).encode())
+        return WorkerResponse(422, b'{"detail": "Environment \'echo\' does not generate tasks"}')
 
     with client(echo) as http:
         assert http.post("/score/echo", json={"completion": "x", "task": {}}).json()["reward"] == 1.0

@@ -35,7 +35,7 @@ class AttachedRuntime(Runtime):
 
     async def start(self) -> None:
         for url in self.urls:
-            self._attach(WorkerHandle(url, base_url=url.rstrip("/")))
+            self._attach(WorkerHandle(url, url=url))
         if self.socket_dir:
             self._scanner = asyncio.create_task(self._scan())
 

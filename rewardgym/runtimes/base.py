@@ -12,9 +12,8 @@ import time
 from abc import ABC, abstractmethod
 from typing import Callable, Literal
 
-import httpx
-
 from rewardgym.protocol import EnvInfo
+from rewardgym.worker_client import WorkerClient, WorkerUnavailable
 
 log = logging.getLogger("rewardgym.runtime")
 
@@ -29,29 +28,32 @@ class WorkerHandle:
     """One running worker as the gateway sees it: its state, its catalogue, and an HTTP client to it."""
 
     def __init__(self, name: str, *, family: str | None = None, uds: str | None = None,
-                 base_url: str = "http://worker") -> None:
+                 url: str | None = None) -> None:
+        """`uds`: the worker's Unix socket; `url`: http://host:port of a remote worker; neither: set later."""
         self.name = name
         self.family = family or name
         """Replicas of one family share this; two families may not serve the same environment."""
         self.uds = uds
-        self.base_url = base_url
+        self.url = url
         self.state: WorkerState = "starting"
         self.envs: list[EnvInfo] = []
         self.processes = 1
         self.restarts = 0
         self.inflight_items = 0
         self.last_error: str | None = None
-        self.client = self._new_client()
+        self.client: WorkerClient = self._new_client()
 
     def set_uds(self, path: str) -> None:
         """Point the handle at a socket found after start-up (a container names its own)."""
         self.uds = path
         self.client = self._new_client()
 
-    def _new_client(self) -> httpx.AsyncClient:
-        transport = httpx.AsyncHTTPTransport(uds=self.uds) if self.uds else httpx.AsyncHTTPTransport()
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-        return httpx.AsyncClient(transport=transport, base_url=self.base_url, limits=limits, timeout=None)
+    def _new_client(self) -> WorkerClient:
+        if self.uds:
+            return WorkerClient(uds=self.uds)
+        if self.url:
+            return WorkerClient.for_url(self.url)
+        return WorkerClient(uds="/nonexistent/worker-not-started.sock")  # fails as WorkerUnavailable until set
 
     async def wait_ready(self, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> None:
         """Poll `/healthz` until it answers, then load the catalogue. No fixed sleeps: a short poll interval."""
@@ -64,12 +66,13 @@ class WorkerHandle:
                 health = await self.client.get("/healthz", timeout=2.0)
                 if health.status_code == 200:
                     catalogue = await self.client.get("/v1/envs", timeout=10.0)
-                    catalogue.raise_for_status()
+                    if catalogue.status_code != 200:
+                        raise ValueError(f"/v1/envs answered {catalogue.status_code}")
                     self.envs = [EnvInfo.model_validate(env) for env in catalogue.json()["envs"]]
                     self.processes = int(health.json().get("processes", 1))
                     self.state = "ready"
                     return
-            except (httpx.TransportError, httpx.HTTPStatusError, ValueError, KeyError) as exc:
+            except (WorkerUnavailable, ValueError, KeyError, TypeError) as exc:
                 last_error = exc
             else:
                 last_error = RuntimeError(f"/healthz answered {health.status_code}")
