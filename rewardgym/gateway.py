@@ -183,6 +183,7 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
             raise HTTPProblem(429, f"Environment {env!r} has {admitted} items queued; try again later",
                               headers={"Retry-After": str(retry)})
         started = time.perf_counter()
+        metrics.worker_items.labels(handle.name).inc(items)
         handle.inflight_items += items
         try:
             return await _forward(handle, env, body, score_request, items)

@@ -27,6 +27,8 @@ class GatewayMetrics:
                               ["worker"], registry=self.registry)
         self.queue_depth = Gauge("rewardgym_queue_depth", "Admitted items waiting for a scoring process, by worker",
                                  ["worker"], registry=self.registry)
+        self.worker_items = Counter("rewardgym_worker_items", "Items sent to each worker (replicas share load)",
+                                    ["worker"], registry=self.registry)
         self.worker_up = Gauge("rewardgym_worker_up", "1 when the worker is ready", ["worker"],
                                registry=self.registry)
         self.worker_restarts = Gauge("rewardgym_worker_restarts", "Times the worker was restarted", ["worker"],

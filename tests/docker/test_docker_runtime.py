@@ -209,3 +209,25 @@ def test_no_container_survives_a_killed_gateway_once_it_restarts(built_images, t
     finally:
         stop_server(again)
     assert our_containers(owner) == []
+
+
+def test_replicas_of_an_image_share_its_load(built_images, tmp_path):
+    config = tmp_path / "replicas.toml"
+    config.write_text(f'[[images]]\nimage = "{MATH_IMAGE}"\nreplicas = 2\ncpus = 1.0\nprocesses = 1\n')
+    owner = f"pytest-{uuid.uuid4().hex[:8]}"
+    server = start_server(tmp_path, "--runtime", "docker", "--config", str(config), "--owner", owner,
+                          "--admin-token", TOKEN, ready_timeout=180)
+    try:
+        assert len(our_containers(owner)) == 2
+        items = [{"completion": rf"\boxed{{{n}}}", "task": {"answer": str(n)}} for n in range(300)]
+        with server.client() as http, concurrent.futures.ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: http.post("/score/math", json={"items": items}), range(4)))
+            assert all(r["reward"] == 1.0 for answer in answers for r in answer.json()["results"])
+            metrics = http.get("/metrics").text
+        served = {line.split('"')[1]: float(line.split()[-1]) for line in metrics.splitlines()
+                  if line.startswith("rewardgym_worker_items_total")}
+        assert set(served) == {f"{MATH_IMAGE}#0", f"{MATH_IMAGE}#1"} and all(count > 0 for count in served.values())
+        assert sum(served.values()) == 1200
+    finally:
+        stop_server(server)
+    assert our_containers(owner) == []
