@@ -1,7 +1,6 @@
 """The gateway and local runtime end to end: a real `rewardgym serve` with real workers (toy family)."""
 
 import concurrent.futures
-import json
 import os
 import signal
 import time

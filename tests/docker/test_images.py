@@ -7,7 +7,6 @@ Outside CI these tests skip when `docker info` fails; under CI=true that is a fa
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.docker
 
-from tests.docker.conftest import BUILD_TIMEOUT_S, FAMILIES, IMAGES, ROOT
+from tests.docker.conftest import BUILD_TIMEOUT_S, FAMILIES, ROOT
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ the choice is logged once, and the containers go away with the server."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
