@@ -215,3 +215,28 @@ def child_setup(
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
     os.chdir(workdir)
     os.umask(0o077)
+
+
+LAUNCHER_STACK_BYTES = 1024 * 1024 * 1024  # = protocol.MAX_MEMORY_LIMIT_MB: see launcher_setup
+
+
+def launcher_setup(stdin_fd: int, stdio_fd: int, keep_fd: int) -> None:
+    """Runs in the forked child before the zygote launcher's exec (root: it stays root). Stdio of the same
+    kinds as an exec'd zygote's (a memfd, a pipe), signals and mask reset, its own session, every fd but
+    ``keep_fd`` closed, cwd /. RLIMIT_STACK is set to the largest a job can ask for, because the kernel places
+    the mmap area below the stack by the RLIMIT_STACK at exec, and glibc takes the default thread stack size
+    from it at start: a forked zygote then has at least the room an exec'd one would have."""
+    os.setsid()
+    for target, fd in ((0, stdin_fd), (1, stdio_fd), (2, stdio_fd)):
+        os.dup2(fd, target)
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    _, hard = resource.getrlimit(resource.RLIMIT_STACK)  # the hard limit stays: no CAP_SYS_RESOURCE to raise it
+    soft = LAUNCHER_STACK_BYTES if hard == resource.RLIM_INFINITY else min(LAUNCHER_STACK_BYTES, hard)
+    resource.setrlimit(resource.RLIMIT_STACK, (soft, hard))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.closerange(3, keep_fd)
+    os.closerange(keep_fd + 1, 1 << 16)
+    os.set_inheritable(keep_fd, True)
+    os.chdir("/")

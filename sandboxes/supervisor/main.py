@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cgroup", choices=("auto", "off"), default="auto")
     p.add_argument("--python-zygote", choices=("on", "off"), default="on",
                    help="run a job's Python tests as forks of one interpreter (default) or each by exec")
+    p.add_argument("--zygote-launcher", choices=("on", "off"), default="on",
+                   help="fork each job's Python zygote from a root launcher (default) or exec it per job")
     p.add_argument("--log-level", default="INFO")
     return p.parse_args(argv)
 
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         socket_path=args.socket, work_root=work_root, uid=uid, netns=netns, cgroup=cgroup,
         source_private=_is_private(package_dir), max_jobs=args.max_jobs, watch_pid=args.watch_pid,
         oom=OomObserver.find() if cgroup is None else None, interfaces=_interfaces(),
-        python_zygote=args.python_zygote == "on",
+        python_zygote=args.python_zygote == "on", zygote_launcher=args.zygote_launcher == "on",
     )
     if not config.source_private:
         log.warning("the supervisor's source at %s is readable by the sandbox uid", package_dir)

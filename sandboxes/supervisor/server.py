@@ -16,11 +16,11 @@ from . import __version__
 from .cleanup import kill_uid, reap_children, remove_tree, wipe_shared_dirs
 from .isolation import Cgroup, ChildLimits, OomObserver
 from .languages import LANGUAGES, OUT_OF_MEMORY_MARKERS, Language, run_command
-from .process import RunOutcome, run_limited, spawner
+from .process import RunOutcome, run_limited, sandbox_env, spawner
 from .protocol import (
     STDERR_HEAD_BYTES, JobSpec, ProtocolError, TestsCache, TestSpec, parse_job, recv_frame, resolve_tests, send_frame,
 )
-from .zygote import PythonZygote, ZygoteError
+from .zygote import LauncherError, PythonZygote, ZygoteError, ZygoteLauncher
 
 log = logging.getLogger("sandbox.supervisor")
 
@@ -49,6 +49,7 @@ class SupervisorConfig:
     oom: OomObserver | None = None  # the container's own memory cgroup, read-only, when we have no slot cgroup
     interfaces: tuple[str, ...] = ()  # network interfaces the programs see (only "lo" is expected)
     python_zygote: bool = True  # Python tests fork from one interpreter per job (zygote.py) instead of exec
+    zygote_launcher: bool = True  # that interpreter is forked by the root zygote launcher (else exec'd per job)
 
 
 class Supervisor:
@@ -58,6 +59,9 @@ class Supervisor:
         self.tests_cache = TestsCache()
         self.stopping: str | None = None  # why serve_forever returns
         self._zygote: PythonZygote | None = None  # the current job's, while it is usable
+        self._launcher: ZygoteLauncher | None = None
+        if config.python_zygote and config.zygote_launcher:
+            self._launcher = ZygoteLauncher(LANGUAGES["python"].run[0], config.uid)
         self.isolation = {
             "uid": config.uid,
             "netns": config.netns,
@@ -73,6 +77,8 @@ class Supervisor:
         replaced (the pool's way of asking for a fresh sandbox), or the watched process gone."""
         ident = _inode(self.config.socket_path)
         pidfd = os.pidfd_open(self.config.watch_pid) if self.config.watch_pid else None
+        if self._launcher is not None:
+            self._launcher.start()
         try:
             while self.stopping is None:
                 ready, _, _ = select.select([listener] + ([pidfd] if pidfd is not None else []), [], [], 1.0)
@@ -90,6 +96,8 @@ class Supervisor:
         finally:
             if pidfd is not None:
                 os.close(pidfd)
+            if self._launcher is not None:
+                self._launcher.stop()
         log.info("stopping: %s", self.stopping)
         return self.stopping
 
@@ -107,7 +115,8 @@ class Supervisor:
             if message.get("op") == "info":
                 reply = {"version": __version__, "languages": sorted(LANGUAGES), "isolation": self.isolation,
                          "jobs": self.jobs, "max_jobs": self.config.max_jobs,
-                         "python_zygote": self.config.python_zygote}
+                         "python_zygote": self.config.python_zygote,
+                         "zygote_launcher": self._launcher.info() if self._launcher is not None else None}
             else:
                 reply = self.handle_job(message)
                 if self.config.max_jobs and self.jobs >= self.config.max_jobs:
@@ -149,6 +158,11 @@ class Supervisor:
             survivors = [f"cleanup failed: {type(exc).__name__}: {exc}"]
         if survivors:
             result = {"verdict": "IE", "error": f"could not clean up the sandbox: {survivors}"}
+        if self._launcher is not None:
+            try:
+                self._launcher.maintain()
+            except Exception:  # the next job starts its zygote by exec (and tries the launcher again)
+                log.exception("replacing the zygote launcher failed")
         result["isolation"] = self.isolation
         result["elapsed_ms"] = int((time.monotonic() - start) * 1000)
         return result
@@ -192,7 +206,13 @@ class Supervisor:
         return dataclasses.replace(limits, cpu_s=max(limits.cpu_s, ZYGOTE_CPU_S))
 
     def _start_zygote(self, language: Language, workdir: str, limits: ChildLimits) -> PythonZygote | None:
-        """One interpreter for the whole job (it gets the program with ``load``)."""
+        """One interpreter for the whole job (it gets the program with ``load``): forked by the launcher, or,
+        without one or if it fails (it is then replaced), exec'd."""
+        if self._launcher is not None:
+            try:
+                return PythonZygote.fork_from(self._launcher, self.config.uid, workdir, limits, sandbox_env(workdir))
+            except (LauncherError, OSError) as exc:
+                log.warning("zygote launcher failed, starting this job's zygote by exec: %s", exc)
         try:
             return PythonZygote.start(spawner(uid=self.config.uid, workdir=workdir, limits=limits),
                                       language.run[0])

@@ -6,21 +6,34 @@ forks one child per test with ``clone(CLONE_PARENT)``: the child is ours, so ``r
 exactly as an exec'd ``python3 sol.py`` (``wait4`` rusage, wall clock, process group, output caps). A test
 costs a fork instead of an interpreter start. Anything unexpected raises ``ZygoteError``; the caller kills the
 zygote and runs the rest of the job the normal way.
+
+The zygote itself is forked by the ``ZygoteLauncher`` (root, started once per supervisor, see "The zygote
+launcher" in sandboxes/README.md) instead of exec'd, unless the launcher fails (``LauncherError``: it is
+replaced, and that job's zygote is exec'd as before).
 """
 
 from __future__ import annotations
 
 import array
+import logging
 import os
+import select
 import signal
 import socket
 import time
 from pathlib import Path
 
-from .isolation import ChildLimits
+from .isolation import SANDBOX_PATH, ChildLimits, launcher_setup
 
 PROGRAM = (Path(__file__).with_name("zygote_program.py")).read_text(encoding="utf-8")
 REPLY_TIMEOUT_S = 5.0  # for the child's "R <pid>" (the first one includes the zygote's start and compile)
+LAUNCHER_REPLY_TIMEOUT_S = 5.0  # for the launcher's "P <pid>" (the first one includes the launcher's start)
+LAUNCHER_MAX_FORKS = 256  # then a fresh launcher (fresh address-space layout and hash seed)
+LAUNCHER_RETRY_S = 5.0  # after a launcher failed twice in a row, jobs use the exec'd zygote this long
+LAUNCHER_ENV = {"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"}  # what an exec'd zygote's startup sees (HOME, TMPDIR
+# play no part in it); each forked zygote sets its job's environment itself
+
+log = logging.getLogger("sandbox.supervisor")
 
 
 class ZygoteError(Exception):
@@ -31,6 +44,10 @@ def _limits_text(limits: ChildLimits) -> bytes:
     values = (limits.cpu_s, limits.address_space_bytes, limits.stack_bytes, limits.file_size_bytes,
               limits.open_files, limits.processes)
     return " ".join(str(-1 if v is None else int(v)) for v in values).encode()
+
+
+class LauncherError(Exception):
+    """The launcher did not fork a zygote as expected: restart it; this job starts its zygote by exec."""
 
 
 class PythonZygote:
@@ -64,6 +81,31 @@ class PythonZygote:
             zygote.close()
             raise ZygoteError(f"zygote setup failed: {setup_error}")
         return zygote
+
+    @classmethod
+    def fork_from(cls, launcher: ZygoteLauncher, uid: int | None, workdir: str, limits: ChildLimits,
+                  env: dict[str, str]) -> PythonZygote:
+        """The same zygote, forked by the launcher instead of exec'd (raises ``LauncherError``)."""
+        ctrl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        diag_r, diag_w = os.pipe2(os.O_CLOEXEC)
+        stdin_fd = os.memfd_create("stdin", os.MFD_CLOEXEC)  # what an exec'd zygote gets: empty stdin
+        try:
+            pid = launcher.fork(uid, workdir, limits, env, [theirs.fileno(), diag_w, stdin_fd])
+        except BaseException:
+            ctrl.close()
+            os.close(diag_r)
+            raise
+        finally:
+            theirs.close()
+            os.close(diag_w)
+            os.close(stdin_fd)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError as exc:
+            ctrl.close()
+            os.close(diag_r)
+            raise LauncherError(f"pidfd_open({pid}): {exc}") from None
+        return cls(pid, pidfd, ctrl, diag_r)
 
     def load(self, source_path: str) -> None:
         """Give the zygote its job's program (compiled once, before the first test)."""
@@ -166,3 +208,155 @@ class PythonZygote:
         os.close(self._diag_r)
         self._diag_r = -1
 
+
+
+class ZygoteLauncher:
+    """The zygote launcher: one ``python3 -I -S`` running ``zygote_program.py`` as a launcher, root, for the
+    supervisor's lifetime (replaced after ``LAUNCHER_MAX_FORKS`` forks or any failure). It never runs a
+    program nor holds anything of a job: asked for a zygote, it forks with ``clone(CLONE_PARENT)``, and the
+    child drops to the sandbox uid exactly as an exec'd zygote is set up, then serves the zygote protocol."""
+
+    def __init__(self, python: str, uid: int | None):
+        self.python, self.uid = python, uid
+        self.pid: int | None = None
+        self._pidfd = -1
+        self._ctrl: socket.socket | None = None
+        self._diag_r = -1
+        self.starts = self.forks = self.failures = 0
+        self._forks_since_start = 0
+        self._retry_after = 0.0
+        self._consecutive_failures = 0
+
+    def info(self) -> dict:
+        return {"pid": self.pid, "starts": self.starts, "forks": self.forks, "failures": self.failures}
+
+    @property
+    def alive(self) -> bool:
+        return self._ctrl is not None and not _pidfd_ready(self._pidfd)
+
+    def start(self) -> bool:
+        """Start a launcher (returns at once: it becomes ready while the supervisor goes on)."""
+        self.stop()
+        if time.monotonic() < self._retry_after:
+            return False
+        try:
+            ctrl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        except OSError as exc:
+            self._retry_after = time.monotonic() + LAUNCHER_RETRY_S
+            log.warning("zygote launcher not started: %s", exc)
+            return False
+        diag_r = diag_w = stdin_fd = -1
+        argv = [self.python, "-I", "-S", "-c", PROGRAM, "launcher", str(theirs.fileno())]
+        try:
+            diag_r, diag_w = os.pipe2(os.O_CLOEXEC)
+            stdin_fd = os.memfd_create("stdin", os.MFD_CLOEXEC)
+            pid = os.fork()
+            if pid == 0:  # child: never returns
+                try:
+                    launcher_setup(stdin_fd, diag_w, theirs.fileno())
+                    os.execvpe(argv[0], argv, LAUNCHER_ENV)
+                finally:
+                    os._exit(127)
+            self.pid, self._pidfd, self._ctrl, self._diag_r = pid, os.pidfd_open(pid), ctrl, diag_r
+        except OSError as exc:
+            ctrl.close()
+            if diag_r >= 0:
+                os.close(diag_r)
+            self._retry_after = time.monotonic() + LAUNCHER_RETRY_S
+            log.warning("zygote launcher not started: %s", exc)
+            return False
+        finally:
+            theirs.close()
+            for fd in (diag_w, stdin_fd):
+                if fd >= 0:
+                    os.close(fd)
+        self.starts += 1
+        self._forks_since_start = 0
+        return True
+
+    def maintain(self) -> None:
+        """Between jobs: replace a launcher that died or did its share of forks."""
+        if self._forks_since_start >= LAUNCHER_MAX_FORKS or not self.alive:
+            self.start()
+
+    def fork(self, uid: int | None, workdir: str, limits: ChildLimits, env: dict[str, str],
+             fds: list[int]) -> int:
+        """Ask for a zygote; returns its pid (a child of ours, already the sandbox uid)."""
+        if self._ctrl is None and not self.start():
+            raise LauncherError("no launcher")
+        try:
+            return self._fork(uid, workdir, limits, env, fds)
+        except LauncherError:
+            self.failures += 1
+            self._consecutive_failures += 1
+            self.stop()  # a fresh one for the next job, at once the first time, then after a pause
+            if self._consecutive_failures > 1:
+                self._retry_after = time.monotonic() + LAUNCHER_RETRY_S
+            raise
+
+    def _fork(self, uid, workdir, limits, env, fds) -> int:
+        values = [-1 if uid is None else uid, limits.cpu_s, limits.address_space_bytes, limits.stack_bytes,
+                  limits.file_size_bytes, limits.open_files, limits.processes]
+        fields = [b"Z"] + [str(-1 if v is None else int(v)).encode() for v in values] + [os.fsencode(workdir)]
+        fields += [f"{k}={v}".encode() for k, v in env.items()]
+        try:
+            self._ctrl.settimeout(LAUNCHER_REPLY_TIMEOUT_S)
+            self._ctrl.sendmsg([b"\0".join(fields)],
+                               [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())])
+            reply = self._ctrl.recv(2048)
+        except OSError as exc:  # TimeoutError included
+            raise LauncherError(f"launcher unreachable: {exc!r} {self.diagnostics()!r}") from None
+        if not reply.startswith(b"P "):
+            raise LauncherError(f"launcher answered {reply[:1000]!r} {self.diagnostics()!r}")
+        try:
+            pid = int(reply[2:])
+        except ValueError:
+            raise LauncherError(f"launcher answered {reply[:200]!r}") from None
+        if pid <= 1 or pid == self.pid:
+            raise LauncherError(f"launcher reported pid {pid}")
+        try:  # a child of ours (CLONE_PARENT), not yet reaped: no other process can hold that pid
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            raise LauncherError(f"launcher reported pid {pid}, not a child of ours") from None
+        self.forks += 1
+        self._forks_since_start += 1
+        self._consecutive_failures = 0
+        return pid
+
+    def diagnostics(self) -> bytes:
+        if self._diag_r < 0:
+            return b""
+        os.set_blocking(self._diag_r, False)
+        try:
+            return os.read(self._diag_r, 4096)
+        except OSError:
+            return b""
+
+    def stop(self) -> None:
+        """Kill the launcher (its pidfd: never another process) and reap it."""
+        if self._ctrl is not None:
+            self._ctrl.close()
+            self._ctrl = None
+        if self._pidfd >= 0:
+            try:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitid(os.P_PIDFD, self._pidfd, os.WEXITED)
+            except ChildProcessError:  # already reaped (reap_children)
+                pass
+            os.close(self._pidfd)
+            self._pidfd = -1
+        if self._diag_r >= 0:
+            os.close(self._diag_r)
+            self._diag_r = -1
+        self.pid = None
+
+
+
+def _pidfd_ready(pidfd: int) -> bool:
+    """A pidfd polls readable once its process has exited."""
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(0))

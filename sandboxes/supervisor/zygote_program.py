@@ -11,6 +11,9 @@ waits for ``G`` (the supervisor first validates the pid and moves it into the sl
 program as ``python3 -I -S sol.py`` would. The zygote itself is non-dumpable (no ptrace, no /proc/<pid>/mem, no
 /proc/<pid>/fd for the programs of the same uid) and runs nothing of the program's.
 
+Run as ``... -c <this file's text> launcher CTRL_FD`` it is instead the zygote launcher (root, once per supervisor):
+it forks each job's zygote, which drops to the sandbox uid (``_become_zygote``) and goes on as above.
+
 Standard library only, and as little of it as possible: sys.modules of the child is reset to what a fresh
 ``python3 -I -S`` holds before the program runs.
 """
@@ -26,6 +29,7 @@ import posix  # noqa: E402
 import resource  # noqa: E402
 
 PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
 CLONE_PARENT = 0x00008000
 SIGCHLD = 17
 SYS_CLONE = {"x86_64": 56, "aarch64": 220}
@@ -105,6 +109,102 @@ def _serve(ctrl_fd: int):
             return fds, [int(x) for x in message.split()], path, code, error
         for fd in fds:  # the child has its copies; on a failed clone this closes the sync socket (EOF)
             posix.close(fd)
+
+
+def _launcher(ctrl_fd: int) -> int:
+    """The zygote launcher's loop (root; started once per supervisor; see sandboxes/README.md). Each request
+    ``Z\0uid\0cpu\0as\0stack\0fsize\0nofile\0nproc\0workdir\0KEY=VALUE...`` with the new zygote's control
+    socket, its stdout/stderr (a pipe) and its stdin (an empty memfd) as SCM_RIGHTS: fork with
+    ``clone(CLONE_PARENT)`` (the zygote is the supervisor's child, so are its test processes), wait until the
+    child has dropped its privileges, reply ``P <pid>`` (or ``E <why>``). Returns only in a forked child, as the
+    new zygote, with its control socket's fd; it never learns more of the job than the uid, dir and limits."""
+    ctrl = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, ctrl_fd)
+    while True:
+        try:
+            message, ancillary, flags, _ = ctrl.recvmsg(8192, _socket.CMSG_SPACE(8 * 4))
+        except InterruptedError:
+            continue
+        fds = _fds_of(ancillary)
+        if not message:  # the supervisor is gone (or gave us up)
+            posix._exit(0)
+        fields = message.split(b"\0")
+        if (fields[0] != b"Z" or len(fields) < 9 or len(fds) != 3
+                or flags & (_socket.MSG_CTRUNC | _socket.MSG_TRUNC)):
+            for fd in fds:
+                posix.close(fd)
+            ctrl.send(b"E bad request")
+            continue
+        ready_r, ready_w = posix.pipe()
+        pid = _clone_parent()
+        if pid == 0:
+            ctrl.detach()  # closed with every other fd in _become_zygote
+            try:
+                return _become_zygote(fields, fds, ready_r, ready_w)
+            except BaseException as exc:  # noqa: BLE001  (whatever failed, the child dies before running anything)
+                try:
+                    posix.write(ready_w, f"E {type(exc).__name__}: {exc}".encode()[:1000])
+                finally:
+                    posix._exit(127)
+        posix.close(ready_w)
+        for fd in fds:  # the child has its copies
+            posix.close(fd)
+        report = b"" if pid < 0 else posix.read(ready_r, 1024)  # b"K", an error, or b"" if it died first
+        posix.close(ready_r)
+        if pid < 0:
+            ctrl.send(b"E clone failed")
+        elif report == b"K":
+            ctrl.send(b"P %d" % pid)
+        else:
+            ctrl.send(b"E child setup failed: " + (report or b"died"))
+
+
+def _become_zygote(fields: list, fds: list, ready_r: int, ready_w: int) -> int:
+    """In the launcher's child: what ``isolation.child_setup`` and the exec do for an exec'd zygote, in the
+    same order (new session, stdio, rlimits, groups, gid, uid, no new privileges, the job dir, umask, the
+    environment, every other fd closed), then non-dumpable. Returns the control socket's fd."""
+    ctrl_fd, diag_fd, stdin_fd = fds
+    uid, cpu, address_space, stack, fsize, nofile, nproc = (int(x) for x in fields[1:8])
+    workdir, env = fields[8], [entry.partition(b"=") for entry in fields[9:] if entry]
+    posix.close(ready_r)
+    posix.setsid()
+    posix.dup2(stdin_fd, 0)
+    posix.dup2(diag_fd, 1)
+    posix.dup2(diag_fd, 2)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_STACK, (stack, stack))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    if nproc >= 0:
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    if address_space >= 0:
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    if uid >= 0:
+        posix.setgroups([])
+        posix.setgid(uid)
+        posix.setuid(uid)
+        if posix.getuid() != uid or posix.geteuid() != uid or posix.getresuid() != (uid, uid, uid):
+            raise OSError("setuid did not take")
+    if _prctl(_Long(PR_SET_NO_NEW_PRIVS), _Long(1), _Long(0), _Long(0), _Long(0)) != 0:
+        raise OSError(_ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    posix.chdir(workdir)
+    posix.umask(0o077)
+    for key in list(posix.environ):  # the environment an exec'd zygote gets, in the same order
+        posix.unsetenv(key)
+    posix.environ.clear()
+    for key, _, value in env:
+        posix.putenv(key, value)
+        posix.environ[key] = value
+    _set_dumpable(0)
+    keep = sorted({ctrl_fd, ready_w})
+    low = 3
+    for fd in keep:
+        posix.closerange(low, fd)
+        low = fd + 1
+    posix.closerange(low, 1 << 20)
+    posix.write(ready_w, b"K")
+    posix.close(ready_w)
+    return ctrl_fd
 
 
 def _child_setup(fds: list, limits: list) -> None:
@@ -248,7 +348,11 @@ def _finish(status: int, main: dict, interrupted: bool) -> None:
 if __name__ == "__main__":
     _set_dumpable(0)
     try:
-        _FDS, _LIMITS, _PATH, _CODE, _ERROR = _serve(int(sys.argv[1]))
+        if sys.argv[1] == "launcher":  # root, for the supervisor's lifetime; returns in a new zygote only
+            _CTRL_FD = _launcher(int(sys.argv[2]))
+        else:
+            _CTRL_FD = int(sys.argv[1])
+        _FDS, _LIMITS, _PATH, _CODE, _ERROR = _serve(_CTRL_FD)
         _child_setup(_FDS, _LIMITS)
     except BaseException:  # in the zygote: it exits; in a child before "G": the supervisor falls back
         posix._exit(127)

@@ -83,6 +83,18 @@ def supervisor_exec(tmp_path_factory) -> RunningSupervisor:
     yield from _running_supervisor(tmp_path_factory, "--python-zygote", "off")
 
 
+@pytest.fixture(scope="session")
+def supervisor_no_launcher(tmp_path_factory) -> RunningSupervisor:
+    """Python tests through the per-job zygote, exec'd per job (``--zygote-launcher off``): the old way."""
+    yield from _running_supervisor(tmp_path_factory, "--zygote-launcher", "off")
+
+
+@pytest.fixture()
+def supervisor_scratch(tmp_path_factory) -> RunningSupervisor:
+    """A supervisor of one's own, for tests that break something of it (its zygote launcher)."""
+    yield from _running_supervisor(tmp_path_factory)
+
+
 def _running_supervisor(tmp_path_factory, *extra_args: str):
     private = tmp_path_factory.mktemp("sandbox-supervisor")
     os.chmod(private, 0o700)

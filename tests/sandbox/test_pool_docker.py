@@ -61,6 +61,10 @@ def _assert_clean_and_alive(manager, pool) -> None:
     for _ in range(2):  # both slots, whichever takes the jobs
         result = pool.run(python_job("print(input()[::-1])", "olleh"), 30)
         assert (result["verdict"], result["tests"][0]["stdout"]) == ("OK", "hello\n"), result
+        assert result["tests"][0]["runner"] == "zygote"
+    launchers = [info["zygote_launcher"] for info in pool.info()]  # root, in each container: never failed
+    assert all(ln["pid"] is not None and ln["failures"] == 0 for ln in launchers), launchers
+    assert sum(ln["forks"] for ln in launchers) >= 2, launchers
 
 
 def test_isolation_flags(sandbox_pool):

@@ -4,12 +4,15 @@ the zygote's own guarantees (non-dumpable, killed after the job); falling back t
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import time
 
 import pytest
 from sandbox_support import needs_root, python_job
 
-from test_supervisor_hostile import assert_clean_and_alive
+from test_supervisor_hostile import assert_clean_and_alive, assert_launcher_healthy
 
 THREAD_AFTER_MAIN = """
 import threading, time
@@ -170,6 +173,16 @@ def test_zygote_and_exec_agree(supervisor, supervisor_exec, name):
     assert by_zygote["verdict"] == by_exec["verdict"]
 
 
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_forked_and_execd_zygotes_agree(supervisor, supervisor_no_launcher, name):
+    """A zygote forked by the root launcher behaves as one exec'd per job (``--zygote-launcher off``)."""
+    job = _job(name)
+    forked, execd = supervisor.run(job), supervisor_no_launcher.run(job)
+    assert [t["runner"] for t in forked["tests"]] == ["zygote"] * len(job["tests"]), forked
+    assert [t["runner"] for t in execd["tests"]] == ["zygote"] * len(job["tests"]), execd
+    assert [_normalize(t) for t in forked["tests"]] == [_normalize(t) for t in execd["tests"]]
+
+
 def test_expected_verdicts_of_the_table(supervisor):
     """The table's programs do what they are meant to through the zygote (not only agree with exec)."""
     verdicts = {name: [t["verdict"] for t in supervisor.run(_job(name))["tests"]] for name in (
@@ -244,3 +257,114 @@ def test_info_reports_the_zygote(supervisor, supervisor_exec):
     from rewardgym_sandboxes.client import supervisor_info
     assert supervisor_info(supervisor.socket)["python_zygote"] is True
     assert supervisor_info(supervisor_exec.socket)["python_zygote"] is False
+
+
+HUNT_THE_LAUNCHER = """
+import os, signal
+me = os.getpid()
+roots, chain, pid = [], [], me
+for name in filter(str.isdigit, os.listdir('/proc')):
+    try:
+        status = open(f'/proc/{name}/status').read()
+    except OSError:
+        continue
+    if '\\nUid:\\t0\\t' in status:
+        roots.append(int(name))
+while pid > 1:  # our ancestors
+    try:
+        status = open(f'/proc/{pid}/status').read()
+    except OSError:
+        break
+    pid = int(status.split('\\nPPid:\\t')[1].split()[0])
+    chain.append(pid)
+print('roots', sorted(roots))
+print('ancestors', chain)
+for target in roots + chain[:2]:
+    for sig in (0, signal.SIGKILL, signal.SIGSTOP, signal.SIGTERM):
+        try:
+            os.kill(target, sig)
+            print('SIGNALLED', target, sig)
+        except (PermissionError, ProcessLookupError):
+            pass
+    for what in ('mem', 'environ', 'fd', 'maps', 'cmdline'):
+        try:
+            path = f'/proc/{target}/{what}'
+            got = os.listdir(path) if what == 'fd' else open(path, 'rb').read(1)
+            if got and what != 'cmdline':  # (kernel threads have no memory to show: an empty read)
+                print('READ', target, what)
+        except OSError:
+            pass
+    try:
+        group = os.getpgid(target)
+        if group > 1 and group != os.getpgid(0):  # (kernel threads are in group 0: killpg(0) is our own)
+            os.killpg(group, signal.SIGKILL)
+            print('SIGNALLED group of', target)
+    except (PermissionError, ProcessLookupError):
+        pass
+if input() == 'kill everything':
+    os.kill(-1, signal.SIGKILL)
+print('done')
+"""
+
+
+@needs_root
+def test_programs_cannot_signal_or_read_the_launcher(supervisor):
+    """The launcher is root: a program (the sandbox uid) may see its pid in /proc, as it sees the
+    supervisor's, but cannot signal it, ptrace it or read its memory, fds or environment; it is not an
+    ancestor of any sandbox process (the zygote and the tests are the supervisor's children); kill(-1) and
+    fork bombs do not reach it. It survives all of that and forks the next job's zygote."""
+    assert supervisor.run(python_job("print(1)"))["tests"][0]["runner"] == "zygote"
+    before = assert_launcher_healthy(supervisor)
+    launcher = before["pid"]
+    with open(f"/proc/{launcher}/cmdline", "rb") as f:
+        assert b"launcher" in f.read()
+    fds = sorted(os.listdir(f"/proc/{launcher}/fd"), key=int)  # stdio and its control socket, nothing else
+    assert fds[:3] == ["0", "1", "2"] and len(fds) == 4, fds
+    assert os.readlink(f"/proc/{launcher}/fd/{fds[3]}").startswith("socket:")
+    with open(f"/proc/{launcher}/environ", "rb") as f:
+        assert sorted(f.read().split(b"\0")[:-1]) == [b"LANG=C.UTF-8", b"PATH=/usr/local/bin:/usr/bin:/bin"]
+    result = supervisor.run(python_job(HUNT_THE_LAUNCHER, "look", "kill everything", "look"))
+    tests = result["tests"]
+    assert [t["runner"] for t in tests] == ["zygote", "zygote", "exec"], tests  # kill(-1) took the zygote
+    out = tests[0]["stdout"]
+    assert "SIGNALLED" not in out and "READ" not in out, out
+    roots = eval(out.splitlines()[0].removeprefix("roots "))
+    ancestors = eval(out.splitlines()[1].removeprefix("ancestors "))
+    assert launcher in roots  # visible, like every process of the pid namespace
+    assert ancestors[0] == supervisor.process.pid and launcher not in ancestors, out
+    assert all(t["verdict"] == "OK" and t["stdout"].endswith("done\n") for t in tests), tests  # kill(-1) spares its caller
+    for hostile in ("import os\nwhile True:\n    try: os.fork()\n    except OSError: pass",
+                    "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(-1, signal.SIGKILL)"):
+        supervisor.run(python_job(hostile, time_limit_s=1))
+    assert_clean_and_alive(supervisor)
+    after = assert_launcher_healthy(supervisor)
+    if after["starts"] == before["starts"]:  # (else replaced after LAUNCHER_MAX_FORKS, not killed: no failure)
+        assert after["pid"] == launcher
+    assert after["forks"] > before["forks"]
+
+
+@needs_root
+def test_launcher_killed_restarts_and_the_job_uses_an_execd_zygote(supervisor_scratch):
+    from rewardgym_sandboxes.client import supervisor_info
+    sup = supervisor_scratch
+    assert sup.run(python_job("print(1)"))["tests"][0]["runner"] == "zygote"
+    before = supervisor_info(sup.socket)["zygote_launcher"]
+    os.kill(before["pid"], signal.SIGKILL)
+    time.sleep(0.05)
+    for stdin in ("2\n", "3\n"):  # the first: a failed fork, the exec'd zygote; the second: a new launcher
+        result = sup.run(python_job("print(int(input()) * 2)", stdin, stdin))
+        assert result["verdict"] == "OK" and [t["runner"] for t in result["tests"]] == ["zygote"] * 2, result
+        assert result["tests"][0]["stdout"] == str(int(stdin) * 2) + "\n"
+    after = supervisor_info(sup.socket)["zygote_launcher"]
+    assert after["pid"] != before["pid"] and after["starts"] == before["starts"] + 1, (before, after)
+    assert after["forks"] == before["forks"] + 1 and after["failures"] == 1, (before, after)
+    with open(f"/proc/{after['pid']}/status") as f:
+        assert "\nUid:\t0\t0\t0\t0\n" in f.read()
+    assert sup.leftovers()["processes"] == []
+    # stopped rather than killed: the fork request times out, the job still runs; the launcher is replaced
+    os.kill(after["pid"], signal.SIGSTOP)
+    result = sup.run(python_job("print('ok')"))
+    assert result["verdict"] == "OK" and result["tests"][0]["runner"] == "zygote", result
+    last = supervisor_info(sup.socket)["zygote_launcher"]
+    assert last["pid"] not in (None, after["pid"]) and last["failures"] == 2, last
+    assert not os.path.exists(f"/proc/{after['pid']}")

@@ -111,6 +111,21 @@ def assert_clean_and_alive(supervisor) -> None:
     assert supervisor.process.poll() is None, "the supervisor died"
     result = supervisor.run(python_job("print(input()[::-1])", "olleh"))
     assert (result["verdict"], result["tests"][0]["stdout"]) == ("OK", "hello\n")
+    assert_launcher_healthy(supervisor)
+
+
+def assert_launcher_healthy(supervisor) -> dict | None:
+    """The zygote launcher (root) is alive, never failed, and still forks the jobs' zygotes."""
+    from rewardgym_sandboxes.client import supervisor_info
+    launcher = supervisor_info(supervisor.socket)["zygote_launcher"]
+    if launcher is None:
+        return None
+    assert launcher["failures"] == 0 and launcher["forks"] > 0, launcher
+    with open(f"/proc/{launcher['pid']}/status") as f:
+        status = f.read()
+    assert os.geteuid() != 0 or "\nUid:\t0\t0\t0\t0\n" in status, status
+    assert f"\nPPid:\t{supervisor.process.pid}\n" in status, status
+    return launcher
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
