@@ -54,9 +54,6 @@ class FamilyExecutor:
             score = env.score(task, job.completion)
         except InvalidTask as exc:
             return Status.INVALID_TASK, {"message": _truncate(str(exc))}
-        except RecursionError:
-            return Status.NO_ANSWER, {"reward": 0.0, "components": {}, "details": {
-                "message": "the answer is nested too deeply to check"}}
         except MemoryError:
             return Status.ERROR, {"message": "scoring ran out of memory"}
         except Exception as exc:  # an environment bug is an infrastructure failure: null, never 0
