@@ -8,6 +8,9 @@
 #   --refresh  run debootstrap again instead of using the cached root filesystem (the .debs stay cached)
 # Environment:
 #   BASE_IMAGE_TAG           image to create (default rewardgym/base:bookworm)
+#   BASE_PACKAGES            Debian packages on top of minbase (default python3,python3-venv); the sandbox's root
+#                            filesystem is this same recipe with its own packages (sandboxes/images/build.sh)
+#   BASE_NAME                name of its cached root filesystem and lock (default base)
 #   REWARDGYM_CACHE_DIR      cache directory (default /var/cache/rewardgym)
 #   REWARDGYM_DEBIAN_MIRROR  mirror URL to use instead of the one read from apt's configuration
 #
@@ -16,7 +19,8 @@
 set -euo pipefail
 
 SUITE=bookworm
-PACKAGES=python3,python3-venv
+PACKAGES=${BASE_PACKAGES:-python3,python3-venv}
+NAME=${BASE_NAME:-base}
 TAG=${BASE_IMAGE_TAG:-rewardgym/base:${SUITE}}
 CACHE_DIR=${REWARDGYM_CACHE_DIR:-/var/cache/rewardgym}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -77,7 +81,7 @@ apt_mirror() {
 
 # One run at a time: a second one waits here, then finds the image built.
 mkdir -p "$CACHE_DIR"
-exec 9>"$CACHE_DIR/.lock"
+exec 9>"$CACHE_DIR/.$NAME.lock"
 flock 9
 
 if [ "$force" = 0 ] && docker image inspect "$TAG" >/dev/null 2>&1; then
@@ -91,8 +95,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 arch=$(dpkg --print-architecture)
-key=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
-rootfs_tar="$CACHE_DIR/base-$SUITE-$arch-$key.tar"
+key=$({ sha256sum "${BASH_SOURCE[0]}"; echo "$PACKAGES"; } | sha256sum | cut -c1-12)
+rootfs_tar="$CACHE_DIR/$NAME-$SUITE-$arch-$key.tar"
 mkdir -p "$CACHE_DIR/debs"
 
 if [ "$refresh" = 1 ] || [ ! -s "$rootfs_tar" ]; then
@@ -101,7 +105,7 @@ if [ "$refresh" = 1 ] || [ ! -s "$rootfs_tar" ]; then
     log "no 'deb' source for suite $SUITE in /etc/apt/sources.list(.d); set REWARDGYM_DEBIAN_MIRROR"
     exit 1
   fi
-  work=$(mktemp -d "$CACHE_DIR/rootfs.XXXXXX")
+  work=$(mktemp -d "$CACHE_DIR/$NAME-rootfs.XXXXXX")
   root="$work/rootfs"
   cleanup() {
     # debootstrap mounts /proc and /sys inside the target; never delete through a mount that is still there.
@@ -133,7 +137,10 @@ EOF
 
   # No virtual environment here: each Dockerfile creates /opt/venv in its build stage (python3 -m venv, which
   # python3-venv makes work), the same way on this base and on python:3.11-slim, so the final image holds pip once.
-  chroot "$root" /usr/bin/python3 -c 'import sys, venv, ensurepip; print("python", sys.version.split()[0])' >&2
+  case ",$PACKAGES," in
+    *,python3-venv,*) chroot "$root" /usr/bin/python3 -c 'import sys, venv, ensurepip; print("python", sys.version.split()[0])' >&2 ;;
+    *) chroot "$root" /usr/bin/python3 --version >&2 ;;
+  esac
 
   # Strip what a server image never reads; copyright files stay.
   find "$root/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
@@ -148,7 +155,7 @@ EOF
   tar -C "$root" --numeric-owner --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' -cf "$rootfs_tar.tmp" .
   mv "$rootfs_tar.tmp" "$rootfs_tar"
   # Older root filesystems of this suite/arch are stale (the recipe changed).
-  find "$CACHE_DIR" -maxdepth 1 -name "base-$SUITE-$arch-*.tar" ! -path "$rootfs_tar" -delete
+  find "$CACHE_DIR" -maxdepth 1 -name "$NAME-$SUITE-$arch-*.tar" ! -path "$rootfs_tar" -delete
   log "cached root filesystem: $rootfs_tar ($(du -h "$rootfs_tar" | cut -f1))"
 else
   log "using cached root filesystem $rootfs_tar"
@@ -159,7 +166,7 @@ docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
   --change 'ENV PYTHONUNBUFFERED=1' \
-  --change "LABEL org.opencontainers.image.description=\"rewardgym base: Debian $SUITE minbase + python3, python3-venv\"" \
+  --change "LABEL org.opencontainers.image.description=\"rewardgym $NAME: Debian $SUITE minbase + $PACKAGES\"" \
   --change 'CMD ["python3"]' \
   "$rootfs_tar" "$TAG" >/dev/null
 log "imported $TAG ($(docker image inspect -f '{{.Size}}' "$TAG" | awk '{printf "%.0f MB", $1 / 1e6}'))"
