@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import httpx
+
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +85,6 @@ def toy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServ
 
 @pytest.fixture(scope="session")
 def math_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    pytest.importorskip("rewardgym_math")
     server = start_server(tmp_path_factory.mktemp("math"), "--families", "math", "--processes", "2")
     yield server
     stop_server(server)

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from code_support import fenced
 
 from tests.conftest import start_server, stop_server
 
-pytest.importorskip("rewardgym_code")
+importlib.import_module("rewardgym_code")  # in this repository: missing must fail, never skip
 
 
 @pytest.fixture(scope="module")
