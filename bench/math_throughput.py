@@ -25,8 +25,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Server, median, percentile, save  # noqa: E402
-from rewardgym.execution import FamilyExecutor  # noqa: E402
-from rewardgym.pool import ScoreJob  # noqa: E402
+from rewardgym.worker.execution import FamilyExecutor  # noqa: E402
+from rewardgym.worker.jobs import ScoreJob  # noqa: E402
 
 
 def mixed_items(count: int, seed: int = 0) -> list[dict]:

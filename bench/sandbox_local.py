@@ -25,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from rewardgym_sandboxes.pool import install_private_supervisor  # noqa: E402
 from rewardgym_sandboxes.client import SandboxUnavailable, run_job, supervisor_info  # noqa: E402
 from rewardgym_sandboxes.supervisor.isolation import SANDBOX_PATH  # noqa: E402
 from rewardgym_sandboxes.supervisor.languages import LANGUAGES  # noqa: E402
@@ -37,14 +38,13 @@ def solutions(n: int) -> list[str]:
 
 
 def start_supervisors(count: int, private: Path) -> list[tuple[subprocess.Popen, str]]:
-    source = private / "supervisor"
-    shutil.copytree(REPO / "sandboxes" / "supervisor", source, ignore=shutil.ignore_patterns("__pycache__"))
+    command = install_private_supervisor(str(private))
     started = []
     for i in range(count):
         sock = str(private / f"s{i}.sock")
-        cmd = [sys.executable, "-I", str(source), "--socket", sock, "--slot", str(200 + i),
+        cmd = [*command, "--socket", sock, "--slot", str(200 + i),
                "--log-level", "WARNING"]
-        proc = subprocess.Popen(cmd)
+        proc = subprocess.Popen(cmd, cwd=private)
         for _ in range(300):
             try:
                 supervisor_info(sock, timeout=1)

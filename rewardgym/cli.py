@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--max-items-per-request", type=int, default=10_000)
     serve.add_argument("--max-queued-items", type=int, default=50_000, help="per environment; past it, 429")
 
-    from rewardgym.worker import add_worker_arguments
+    from rewardgym.worker.app import add_worker_arguments
 
     add_worker_arguments(commands.add_parser("worker", help="host one family (started by a runtime)"))
 
@@ -81,8 +81,8 @@ class CLIError(Exception):
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from rewardgym.admin import AdminTokenMissing
-    from rewardgym.gateway import GatewaySettings, create_app
+    from rewardgym.server.admin import AdminTokenMissing
+    from rewardgym.server.gateway import GatewaySettings, create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -98,20 +98,20 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _runtimes(args: argparse.Namespace) -> list[Any]:
-    from rewardgym.runtimes.attached import AttachedRuntime
+    from rewardgym.server.runtimes.attached import AttachedRuntime
 
     runtimes: list[Any] = []
     if args.runtime == "local":
         from rewardgym.registry import installed_family_names
-        from rewardgym.runtimes.local import LocalRuntime
+        from rewardgym.server.runtimes.local import LocalRuntime
 
         families = args.families.split(",") if args.families else installed_family_names()
         if not families:
             raise CLIError("no environment family is installed (pip install -e environments/math)")
         runtimes.append(LocalRuntime(families, processes=args.processes))
     elif args.runtime == "docker":
-        from rewardgym.config import ConfigError, load_config
-        from rewardgym.runtimes.docker import DockerRuntime, ImageSpec
+        from rewardgym.server.config import ConfigError, load_config
+        from rewardgym.server.runtimes.docker import DockerRuntime, ImageSpec
 
         try:
             images = load_config(args.config).image_specs() if args.config else []
@@ -131,7 +131,7 @@ def _runtimes(args: argparse.Namespace) -> list[Any]:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    from rewardgym.worker import run_worker_from_args
+    from rewardgym.worker.app import run_worker_from_args
 
     run_worker_from_args(args)
     return 0
@@ -182,9 +182,9 @@ def run_tasks(args: argparse.Namespace) -> int:
 
 async def _locally(env: str, action: Any) -> Any:
     """Run `action` on a one-process scorer for the family that hosts `env`."""
-    from rewardgym.pool import ItemPool, PoolSettings
+    from rewardgym.worker.pool import ItemPool, PoolSettings
     from rewardgym.registry import installed_family_names, load_family
-    from rewardgym.scoring import FamilyScorer, GenerationFailed
+    from rewardgym.worker.scoring import FamilyScorer, GenerationFailed
 
     for family_name in installed_family_names():
         family = load_family(family_name)

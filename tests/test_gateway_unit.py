@@ -7,10 +7,10 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from rewardgym.gateway import GatewaySettings, create_app
+from rewardgym.server.gateway import GatewaySettings, create_app
 from rewardgym.protocol import EnvInfo
-from rewardgym.runtimes.base import Runtime, WorkerHandle
-from rewardgym.worker_client import WorkerResponse, WorkerUnavailable
+from rewardgym.server.runtimes.base import Runtime, WorkerHandle
+from rewardgym.server.worker_client import WorkerResponse, WorkerUnavailable
 
 
 class FakeWorkerClient:

@@ -4,7 +4,8 @@ import asyncio
 import os
 import time
 
-from rewardgym.pool import GenerateJob, ItemPool, PoolSettings, ScoreJob
+from rewardgym.worker.jobs import GenerateJob, ScoreJob
+from rewardgym.worker.pool import ItemPool, PoolSettings
 from rewardgym.protocol import Status
 
 TOY = "tests.support.toy_family:FAMILY"

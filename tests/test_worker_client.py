@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from rewardgym.worker_client import WorkerClient, WorkerUnavailable
+from rewardgym.server.worker_client import WorkerClient, WorkerUnavailable
 
 
 async def scripted_server(path: str, answers: list[bytes], close_after: bool = False) -> asyncio.AbstractServer:

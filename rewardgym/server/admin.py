@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rewardgym.http import HTTPProblem, json_response, read_json
 from rewardgym.protocol import describe_validation_error
-from rewardgym.runtimes.docker import DockerRuntime, DockerRuntimeError, ImageSpec
+from rewardgym.server.runtimes.docker import DockerRuntime, DockerRuntimeError, ImageSpec
 
 if TYPE_CHECKING:
-    from rewardgym.gateway import Router
+    from rewardgym.server.router import Router
 
 MAX_ADMIN_BODY_BYTES = 64 * 1024
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from rewardgym.admin import ImageRegistration
+from rewardgym.server.admin import ImageRegistration
 from rewardgym.protocol import describe_validation_error
-from rewardgym.runtimes.docker import ImageSpec
+from rewardgym.server.runtimes.docker import ImageSpec
 
 
 class DeploymentConfig(BaseModel):

@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 
 from rewardgym.http import HTTPProblem, install_error_handlers, json_response, parse_json, read_body
-from rewardgym.metrics import GatewayMetrics
+from rewardgym.server.metrics import GatewayMetrics
 from rewardgym.protocol import (
     BatchRequest,
     EnvInfo,
@@ -34,12 +34,13 @@ from rewardgym.protocol import (
     group_item_id,
     parse_score_request,
 )
-from rewardgym.admin import install_admin_routes
-from rewardgym.runtimes.base import Runtime, WorkerHandle
-from rewardgym.runtimes.docker import DockerRuntime
-from rewardgym.worker_client import WorkerUnavailable
+from rewardgym.server.admin import install_admin_routes
+from rewardgym.server.router import Router
+from rewardgym.server.runtimes.base import Runtime, WorkerHandle
+from rewardgym.server.runtimes.docker import DockerRuntime
+from rewardgym.server.worker_client import WorkerUnavailable
 
-log = logging.getLogger("rewardgym.gateway")
+log = logging.getLogger("rewardgym.server.gateway")
 
 
 @dataclass
@@ -53,57 +54,6 @@ class GatewaySettings:
     """Extra time granted to a worker beyond the items' deadlines before the gateway gives up on it."""
     admin_token: str | None = None
     """Bearer token of the admin routes (`/v1/images`); they exist only when a Docker runtime is given."""
-
-
-class Router:
-    """Environment name -> the workers that host it, rebuilt whenever a worker's state changes."""
-
-    def __init__(self, runtimes: Sequence[Runtime]) -> None:
-        self.runtimes = list(runtimes)
-        self.routes: dict[str, list[WorkerHandle]] = {}
-        self.catalogue: dict[str, EnvInfo] = {}
-        self._clashes: set[tuple[str, str]] = set()
-
-    def rebuild(self) -> None:
-        """Recompute routes. An environment keeps the family that served it first: a newcomer serving the same
-        name is refused (and reported), never allowed to take over its traffic."""
-        previous = {name: handles[0].family for name, handles in self.routes.items() if handles}
-        offers: dict[str, list[tuple[WorkerHandle, EnvInfo]]] = {}
-        for handle in self.handles():
-            for env in handle.envs:
-                offers.setdefault(env.name, []).append((handle, env))
-        routes: dict[str, list[WorkerHandle]] = {}
-        catalogue: dict[str, EnvInfo] = {}
-        for name, offered in offers.items():
-            families = [handle.family for handle, _ in offered]
-            owner = previous[name] if previous.get(name) in families else families[0]
-            for other in sorted(set(families) - {owner}):
-                if (name, other) not in self._clashes:
-                    self._clashes.add((name, other))
-                    log.error("environment %s is served by both %s and %s; keeping %s", name, owner, other, owner)
-            routes[name] = [handle for handle, _ in offered if handle.family == owner]
-            catalogue[name] = next(env for handle, env in offered if handle.family == owner)
-        self.routes, self.catalogue = routes, catalogue
-
-    def handles(self) -> list[WorkerHandle]:
-        return [handle for runtime in self.runtimes for handle in runtime.handles]
-
-    def owner_of(self, env: str) -> str | None:
-        handles = self.routes.get(env)
-        return handles[0].family if handles else None
-
-    def status(self, env: str) -> str:
-        return "ready" if any(h.state == "ready" for h in self.routes.get(env, [])) else "starting"
-
-    def pick(self, env: str) -> WorkerHandle:
-        handles = self.routes.get(env)
-        if not handles:
-            raise HTTPProblem(404, f"Unknown environment {env!r}", known_envs=sorted(self.routes))
-        ready = [h for h in handles if h.state == "ready"]
-        if not ready:
-            raise HTTPProblem(503, f"Environment {env!r} is not ready (its worker is starting)",
-                              headers={"Retry-After": "2"})
-        return min(ready, key=lambda h: h.inflight_items / max(h.processes, 1))
 
 
 def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings | None = None) -> FastAPI:

@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from rewardgym.http import HTTPProblem, install_error_handlers, json_response, read_json
-from rewardgym.pool import ItemPool, PoolSettings
+from rewardgym.worker.pool import ItemPool, PoolSettings
 from rewardgym.protocol import (
     RequestShapeError,
     SingleRequest,
@@ -31,7 +31,7 @@ from rewardgym.protocol import (
     parse_score_request,
 )
 from rewardgym.registry import load_family
-from rewardgym.scoring import FamilyScorer, GenerationFailed
+from rewardgym.worker.scoring import FamilyScorer, GenerationFailed
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_ITEMS = 100_000
@@ -48,7 +48,7 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop_sandboxes = lambda: None  # noqa: E731
         if family.needs_sandbox:
-            from rewardgym.sandboxing import provision_sandboxes
+            from rewardgym.worker.sandboxing import provision_sandboxes
 
             directory = sandbox_dir or tempfile.mkdtemp(prefix=f"rewardgym-sandbox-{family.name}-")
             stop_sandboxes = await asyncio.to_thread(provision_sandboxes, directory, pool.size)
@@ -157,7 +157,7 @@ def run_worker_from_args(args: argparse.Namespace) -> None:
     serve_worker(args.family, args.socket, args.host, args.port, settings)
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
     cli = argparse.ArgumentParser(prog="python -m rewardgym.worker")
     add_worker_arguments(cli)
-    run_worker_from_args(cli.parse_args())
+    run_worker_from_args(cli.parse_args(argv))

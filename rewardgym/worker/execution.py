@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rewardgym.pool import GenerateJob, Job, ScoreJob
+from rewardgym.worker.jobs import GenerateJob, Job, ScoreJob
 from rewardgym.protocol import Status, describe_validation_error
 from rewardgym.registry import load_family
 from rewardgym.sdk import Environment, InvalidTask, task_rng

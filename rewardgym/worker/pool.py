@@ -21,36 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewardgym.protocol import Status
+from rewardgym.worker.jobs import Job, Outcome
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ScoreJob:
-    env: str
-    task: dict[str, Any]
-    completion: str
-
-
-@dataclass(frozen=True)
-class GenerateJob:
-    env: str
-    seed: int
-    index: int
-    options: dict[str, Any]
-
-
-Job = ScoreJob | GenerateJob
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a job produced. For scoring, `value` holds status/reward/components/details; for generation,
-    prompt/task (or status/message when it failed)."""
-
-    status: Status
-    value: dict[str, Any]
-    elapsed_ms: float
 
 
 @dataclass
@@ -85,10 +58,10 @@ class ItemPool:
         self.replaced = 0
 
     async def start(self) -> None:
-        from rewardgym.preload import PRELOAD_ENV_VAR
+        from rewardgym.worker.preload import PRELOAD_ENV_VAR
 
-        os.environ[PRELOAD_ENV_VAR] = self.family_spec  # read by rewardgym.preload in the fork server
-        self._context.set_forkserver_preload(["__main__", "rewardgym.preload"])
+        os.environ[PRELOAD_ENV_VAR] = self.family_spec  # read by rewardgym.worker.preload in the fork server
+        self._context.set_forkserver_preload(["__main__", "rewardgym.worker.preload"])
         loop = asyncio.get_running_loop()
         self._slots = list(await asyncio.gather(
             *(loop.run_in_executor(None, self._new_slot) for _ in range(self.settings.processes))
@@ -291,8 +264,8 @@ def _exit_reason(exitcode: int | None) -> str:
 
 def _child_main(conn: multiprocessing.connection.Connection, family_spec: str, as_limit_mb: int | None) -> None:
     """Loop of a scoring process: receive a job, run it, send (status, value, rss_kb, finished_at)."""
-    from rewardgym import preload
-    from rewardgym.execution import FamilyExecutor
+    from rewardgym.worker import preload
+    from rewardgym.worker.execution import FamilyExecutor
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if as_limit_mb is not None:

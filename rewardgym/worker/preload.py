@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from rewardgym.execution import FamilyExecutor
+from rewardgym.worker.execution import FamilyExecutor
 
 PRELOAD_ENV_VAR = "REWARDGYM_PRELOAD_FAMILY"
 

@@ -14,10 +14,10 @@ import logging
 import os
 from typing import Callable
 
-log = logging.getLogger("rewardgym.sandboxing")
+log = logging.getLogger("rewardgym.worker.sandboxing")
 
-SANDBOX_DIR_ENV = "REWARDGYM_SANDBOX_DIR"
-SANDBOX_IMAGE = "rewardgym/sandbox:latest"
+from rewardgym_sandboxes.manager import IMAGE as SANDBOX_IMAGE
+from rewardgym_sandboxes.pool import SANDBOX_DIR_ENV
 
 
 def provision_sandboxes(socket_dir: str, slots: int) -> Callable[[], None]:

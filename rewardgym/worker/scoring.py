@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from rewardgym.pool import GenerateJob, ItemPool, Outcome, ScoreJob
+from rewardgym.worker.jobs import GenerateJob, Outcome, ScoreJob
+from rewardgym.worker.pool import ItemPool
 from rewardgym.protocol import (
     BatchRequest,
     EnvInfo,

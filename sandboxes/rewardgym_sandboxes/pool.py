@@ -1,7 +1,7 @@
 """The caller's side of the warm sandboxes: pick a free slot (across processes), run a job, retry once.
 
-Every ``*.sock`` in a socket directory is one slot: a supervisor (``sandboxes/supervisor``) in a warm container
-started by ``sandboxes/manager.py`` or by compose, or a local process of the fallback below. Any number of
+Every ``*.sock`` in a socket directory is one slot: a supervisor (``sandboxes/rewardgym_sandboxes/supervisor``) in a warm container
+started by ``sandboxes/rewardgym_sandboxes/manager.py`` or by compose, or a local process of the fallback below. Any number of
 processes may share one directory: a slot is taken with ``fcntl.flock`` on a lock file of its own, so one job
 runs per slot at a time. Standard library only.
 
@@ -44,7 +44,7 @@ SANDBOX_DIR_ENV = "REWARDGYM_SANDBOX_DIR"
 TEST_KEYS = ("stdin", "time_limit_s", "wall_limit_s", "memory_limit_mb", "output_limit_bytes")
 JOB_KEYS = ("language", "source", "tests", "tests_key", "stop_on_first_failure", "compile_time_limit_s")
 CONNECT_TIMEOUT_S = 5.0
-SUPERVISOR_SOURCE = Path(__file__).resolve().parent / "supervisor"
+PACKAGE_SOURCE = Path(__file__).resolve().parent
 
 
 def tests_key(tests: list[dict]) -> str:
@@ -260,6 +260,19 @@ class SandboxPool:
             pass
 
 
+def install_private_supervisor(directory: str) -> list[str]:
+    """Copy the supervisor (standard library only) into ``directory`` and return the command that runs it from
+    there; run it with ``cwd=directory``. A private copy, as in the container image: the sandbox uid can neither
+    read nor change the supervisor's source when ``directory`` is mode 0700."""
+    package = os.path.join(directory, "rewardgym_sandboxes")
+    os.makedirs(package, mode=0o700, exist_ok=True)
+    shutil.copy(PACKAGE_SOURCE / "__init__.py", package)
+    shutil.copytree(PACKAGE_SOURCE / "supervisor", os.path.join(package, "supervisor"), dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    # `-m` imports from the working directory; -E -s keep the environment and the user site off the path.
+    return [sys.executable, "-E", "-s", "-B", "-m", "rewardgym_sandboxes.supervisor"]
+
+
 # ---- the local fallback: supervisors as local processes ------------------------------------------------
 _UID_LOCK_DIR = "/run/rewardgym-sandbox-uids"
 _LOCAL_SLOT_RANGE = range(2000, 3000)  # sandbox uid 61000 + slot
@@ -278,8 +291,7 @@ class LocalSupervisors:
         os.chmod(self.private, 0o700)
         self.socket_dir = os.path.join(self.private, "sockets")
         os.mkdir(self.socket_dir, 0o700)
-        self.source = os.path.join(self.private, "supervisor")  # private copy: unreadable by the sandbox uid
-        shutil.copytree(SUPERVISOR_SOURCE, self.source, ignore=shutil.ignore_patterns("__pycache__"))
+        self.command = install_private_supervisor(self.private)
         self.root = os.geteuid() == 0
         self._uid_locks: list[int] = []
         self.slot_numbers = self._claim_slots() if self.root else list(range(self.count))
@@ -310,10 +322,11 @@ class LocalSupervisors:
 
     def _start(self, i: int) -> None:
         slot = self.slot_numbers[i]
-        cmd = [sys.executable, "-I", "-B", self.source, "--socket", os.path.join(self.socket_dir, f"slot-{i}.sock"),
+        cmd = [*self.command, "--socket", os.path.join(self.socket_dir, f"slot-{i}.sock"),
                "--slot", str(slot), "--work-root", os.path.join(tempfile.gettempdir(), f"rewardgym-sandbox-{slot}"),
                "--max-jobs", str(self.max_jobs), "--watch-pid", str(self.owner_pid), "--log-level", "WARNING"]
-        self.processes[i] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "")})
+        self.processes[i] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, cwd=self.private,
+                                             env={"PATH": os.environ.get("PATH", "")})
 
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

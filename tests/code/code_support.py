@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewardgym.execution import FamilyExecutor
-from rewardgym.pool import ScoreJob
+from rewardgym.worker.execution import FamilyExecutor
+from rewardgym.worker.jobs import ScoreJob
 from rewardgym.protocol import Status
 from rewardgym.sdk import Environment, Score
 

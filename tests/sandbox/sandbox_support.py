@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from rewardgym_sandboxes.pool import install_private_supervisor  # noqa: E402
 from rewardgym_sandboxes.client import SandboxUnavailable, run_job, supervisor_info  # noqa: E402
 from rewardgym_sandboxes.supervisor.cleanup import SHARED_WRITABLE_DIRS, processes_of  # noqa: E402
 
@@ -98,21 +99,20 @@ def supervisor_scratch(tmp_path_factory) -> RunningSupervisor:
 def _running_supervisor(tmp_path_factory, *extra_args: str):
     private = tmp_path_factory.mktemp("sandbox-supervisor")
     os.chmod(private, 0o700)
-    source_dir = private / "supervisor"  # a private copy, as in a container image
-    shutil.copytree(REPO / "sandboxes" / "supervisor", source_dir,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    command = install_private_supervisor(str(private))  # a private copy, as in a container image
+    source_dir = private / "rewardgym_sandboxes" / "supervisor"
     uid = _free_uid() if IS_ROOT else None
     slot = (uid or 62000) - 62000 + 100
     work_root = Path(f"/tmp/rewardgym-sandbox-test-{slot}")
     socket_path = str(private / "supervisor.sock")
     secret = f"s3cret-{random.randrange(10**12)}"
-    cmd = [sys.executable, "-I", str(source_dir), "--socket", socket_path, "--slot", str(slot),
+    cmd = [*command, "--socket", socket_path, "--slot", str(slot),
            "--work-root", str(work_root)]
     if uid is not None:
         cmd += ["--uid", str(uid)]
     cmd += list(extra_args)
     env = dict(os.environ, RG_SUPERVISOR_SECRET=secret)
-    process = subprocess.Popen(cmd, env=env)
+    process = subprocess.Popen(cmd, env=env, cwd=private)
     deadline = time.monotonic() + 15
     while True:
         try:

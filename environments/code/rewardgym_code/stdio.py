@@ -52,7 +52,7 @@ class StdioEnvironment(Environment[StdioTask]):
     """A program run once per test: compile once, run every test, compare each stdout."""
 
     language: ClassVar[str]
-    """The sandbox's language name (sandboxes/supervisor/languages.py)."""
+    """The sandbox's language name (sandboxes/rewardgym_sandboxes/supervisor/languages.py)."""
     fence_tags: ClassVar[frozenset[str]]
     """Fence info strings that mark a block as this language (lower case)."""
     Task = StdioTask

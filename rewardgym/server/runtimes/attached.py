@@ -12,7 +12,7 @@ import glob
 import logging
 import os
 
-from rewardgym.runtimes.base import Runtime, WorkerHandle, WorkerNotReady
+from rewardgym.server.runtimes.base import Runtime, WorkerHandle, WorkerNotReady
 
 log = logging.getLogger("rewardgym.runtime.attached")
 

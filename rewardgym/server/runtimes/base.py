@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from typing import Callable, Literal
 
 from rewardgym.protocol import EnvInfo
-from rewardgym.worker_client import WorkerClient, WorkerUnavailable
+from rewardgym.server.worker_client import WorkerClient, WorkerUnavailable
 
 log = logging.getLogger("rewardgym.runtime")
 

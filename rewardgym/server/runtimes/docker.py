@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from rewardgym.runtimes.base import Runtime, WorkerHandle, WorkerNotReady
+from rewardgym.server.runtimes.base import Runtime, WorkerHandle, WorkerNotReady
 
 log = logging.getLogger("rewardgym.runtime.docker")
 
@@ -175,7 +175,7 @@ class DockerRuntime(Runtime):
                                      "services of docker-compose.yml instead)")
         from rewardgym_sandboxes.manager import SandboxManager
 
-        from rewardgym.sandboxing import SANDBOX_IMAGE
+        from rewardgym_sandboxes.manager import IMAGE as SANDBOX_IMAGE
 
         directory = os.path.join(self.socket_root, f"sandbox-{re.sub(r'[^a-zA-Z0-9_.-]', '-', spec.image)}")
         try:

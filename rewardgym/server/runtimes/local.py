@@ -15,7 +15,7 @@ import signal
 import sys
 import tempfile
 
-from rewardgym.runtimes.base import Runtime, WorkerHandle, WorkerNotReady
+from rewardgym.server.runtimes.base import Runtime, WorkerHandle, WorkerNotReady
 
 log = logging.getLogger("rewardgym.runtime.local")
 

@@ -1,12 +1,8 @@
-"""``python3 -m rewardgym_sandboxes.supervisor`` or, copied alone into a container, ``python3 /path/to/supervisor``."""
+"""``python3 -m rewardgym_sandboxes.supervisor``: in a container from a root-only copy of the package (see
+sandboxes/images/Dockerfile), or as a local process from a private copy (``LocalSupervisors``)."""
 
-import os
 import sys
 
-if __package__:
-    from .main import main
-else:  # run as a directory: make its parent importable and load it as the package "supervisor"
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    from supervisor.main import main
+from .main import main
 
 sys.exit(main())
