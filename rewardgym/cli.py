@@ -162,7 +162,8 @@ def run_score(args: argparse.Namespace) -> int:
     if args.url:
         result = _post(args.url, f"/score/{args.env}", request.model_dump(exclude_none=True))
     else:
-        result = asyncio.run(_locally(args.env, lambda scorer: scorer.score(args.env, request)))
+        results = asyncio.run(_locally(args.env, lambda scorer: scorer.score(args.env, request)))
+        result = results[0]
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 

@@ -14,7 +14,7 @@ Every shape may carry `timeout_s`, a per-item deadline capped by the environment
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Literal, Union
+from typing import Any, Literal, NamedTuple, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -179,3 +179,96 @@ def count_items(request: ScoreRequest) -> int:
 def group_item_id(group_id: str | None, group_index: int, completion_index: int) -> str:
     """Ids of a group's results: `<group id>#<index>`, the group id defaulting to its position."""
     return f"{group_id if group_id is not None else group_index}#{completion_index}"
+
+
+# ---- one home for each rule of a scoring exchange (docs/architecture.md, "Where each change belongs") ----------
+
+
+class RequestItem(NamedTuple):
+    """One completion to score, whatever shape of request it came in."""
+
+    task: dict[str, Any]
+    completion: str
+    id: str | None
+
+
+def request_items(request: ScoreRequest) -> list[RequestItem]:
+    """Flatten any request shape into its items, in request order (group items get `<group id>#<index>` ids)."""
+    if isinstance(request, GroupsRequest):
+        return [RequestItem(group.task, completion, group_item_id(group.id, g, c))
+                for g, group in enumerate(request.groups) for c, completion in enumerate(group.completions)]
+    if isinstance(request, BatchRequest):
+        return [RequestItem(item.task, item.completion, item.id) for item in request.items]
+    return [RequestItem(request.task, request.completion, request.id)]
+
+
+def response_body(request: ScoreRequest, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Put results (one per item, in `request_items` order) back into the request's shape."""
+    if isinstance(request, GroupsRequest):
+        grouped, start = [], 0
+        for group in request.groups:
+            grouped.append({"id": group.id, "results": results[start:start + len(group.completions)]})
+            start += len(group.completions)
+        return {"groups": grouped}
+    if isinstance(request, BatchRequest):
+        return {"results": results}
+    return results[0]
+
+
+def result_body(*, item_id: str | None, env: str, env_version: str, status: Status, reward: float | None,
+                components: dict[str, float], details: dict[str, Any], elapsed_ms: float) -> dict[str, Any]:
+    """A `ScoreResult` as the JSON object on the wire. The one place results are built: the hot path skips model
+    construction, and tests validate this function's output against `ScoreResult` for every status."""
+    scored = status in SCORED_STATUSES
+    return {
+        "id": item_id,
+        "reward": reward if scored else None,
+        "status": status.value,
+        "components": components if scored else {},
+        "details": details,
+        "env": env,
+        "env_version": env_version,
+        "elapsed_ms": elapsed_ms,
+    }
+
+
+def failure_body(request: ScoreRequest, env: EnvInfo, status: Status, message: str) -> dict[str, Any]:
+    """The response to `request` when none of its items could be scored: one null-reward result per item."""
+    if status in SCORED_STATUSES:
+        raise ValueError(f"Expected a failure status, got {status.value}")
+    results = [result_body(item_id=item.id, env=env.name, env_version=env.version, status=status, reward=None,
+                           components={}, details={"message": message}, elapsed_ms=0.0)
+               for item in request_items(request)]
+    return response_body(request, results)
+
+
+def item_deadline_s(requested: float | None, env: EnvInfo) -> float:
+    """The hard deadline of each item: the request's `timeout_s`, capped by the environment's maximum."""
+    if requested is None:
+        return env.timeout_s
+    return min(requested, env.max_timeout_s)
+
+
+STATUS_COUNTS_HEADER = "x-rewardgym-status-counts"
+"""Response header of a worker's `/score`: how many results of each status, so the gateway counts its metrics
+without parsing the body again. Format: `ok=3,no_answer=1`."""
+
+
+def encode_status_counts(results: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
+    return ",".join(f"{status}={count}" for status, count in sorted(counts.items()))
+
+
+def decode_status_counts(header: str | None) -> dict[Status, int]:
+    """The counts of `encode_status_counts`; unknown statuses and malformed parts are ignored."""
+    counts: dict[Status, int] = {}
+    for part in (header or "").split(","):
+        name, _, number = part.partition("=")
+        if name in _STATUS_VALUES and number.isdigit():
+            counts[Status(name)] = int(number)
+    return counts
+
+
+_STATUS_VALUES = frozenset(status.value for status in Status)

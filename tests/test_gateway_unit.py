@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rewardgym.server.gateway import GatewaySettings, create_app
-from rewardgym.protocol import EnvInfo
+from rewardgym.protocol import STATUS_COUNTS_HEADER, EnvInfo
 from rewardgym.server.runtimes.base import Runtime, WorkerHandle
 from rewardgym.server.worker_client import WorkerResponse, WorkerUnavailable
 
@@ -89,7 +89,8 @@ def test_worker_answers_are_passed_through_and_counted():
         if path == "/score/echo":
             return WorkerResponse(200, json.dumps({"id": None, "reward": 1.0, "status": "ok", "components": {},
                                                    "details": {}, "env": "echo", "env_version": "2.0.0",
-                                                   "elapsed_ms": 1.0}).encode())
+                                                   "elapsed_ms": 1.0}).encode(),
+                                  {STATUS_COUNTS_HEADER: "ok=1"})
         return WorkerResponse(422, b'{"detail": "Environment \'echo\' does not generate tasks"}')
 
     with client(echo) as http:

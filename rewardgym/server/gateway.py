@@ -7,7 +7,6 @@ worker into `error` results, so a client always gets one result per item (DESIGN
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -23,15 +22,16 @@ from pydantic import TypeAdapter
 from rewardgym.http import HTTPProblem, install_error_handlers, json_response, parse_json, read_body
 from rewardgym.server.metrics import GatewayMetrics
 from rewardgym.protocol import (
-    BatchRequest,
-    EnvInfo,
-    GroupsRequest,
+    STATUS_COUNTS_HEADER,
     RequestShapeError,
     ScoreRequest,
     ScoreResult,
+    Status,
     TasksRequest,
     count_items,
-    group_item_id,
+    decode_status_counts,
+    failure_body,
+    item_deadline_s,
     parse_score_request,
 )
 from rewardgym.server.admin import install_admin_routes
@@ -144,21 +144,19 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
     async def _forward(handle: WorkerHandle, env: str, body: bytes, score_request: ScoreRequest,
                        items: int) -> Response:
         info = router.catalogue[env]
-        deadline = min(score_request.timeout_s or info.timeout_s, info.max_timeout_s)
         rounds = math.ceil((handle.inflight_items) / max(handle.processes, 1))
-        budget = deadline * rounds + settings.worker_slack_s
+        budget = item_deadline_s(score_request.timeout_s, info) * rounds + settings.worker_slack_s
         try:
             answer = await handle.client.post(f"/score/{env}", body, timeout=budget)
         except WorkerUnavailable as exc:
             message = f"worker {handle.name} failed during the request: {type(exc).__name__}: {exc}".strip()
             log.warning("%s", message)
-            failed = error_response(score_request, info, message)
-            metrics.count_results(env, failed)
-            return json_response(failed)
+            metrics.count_statuses(env, {Status.ERROR: items})
+            return json_response(failure_body(score_request, info, Status.ERROR, message))
         if answer.status_code != 200:
             return Response(answer.content, status_code=answer.status_code, media_type="application/json",
                             headers={k: v for k, v in answer.headers.items() if k.lower() == "retry-after"})
-        metrics.count_results(env, json.loads(answer.content))
+        metrics.count_statuses(env, decode_status_counts(answer.headers.get(STATUS_COUNTS_HEADER)))
         return Response(answer.content, media_type="application/json")
 
     @app.post("/v1/envs/{env}/tasks", tags=["catalogue"], openapi_extra=_body_schema("TasksRequest"))
@@ -174,23 +172,6 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
-
-
-def error_response(request: ScoreRequest, env: EnvInfo, message: str) -> dict[str, Any]:
-    """One `error` result per item, in the request's shape: what a client gets when a worker fails."""
-
-    def failed(item_id: str | None) -> dict[str, Any]:
-        return {"id": item_id, "reward": None, "status": "error", "components": {}, "details": {"message": message},
-                "env": env.name, "env_version": env.version, "elapsed_ms": 0.0}
-
-    if isinstance(request, GroupsRequest):
-        return {"groups": [
-            {"id": group.id, "results": [failed(group_item_id(group.id, g, c)) for c in range(len(group.completions))]}
-            for g, group in enumerate(request.groups)
-        ]}
-    if isinstance(request, BatchRequest):
-        return {"results": [failed(item.id) for item in request.items]}
-    return failed(request.id)
 
 
 _SCHEMAS: dict[str, Any] = {

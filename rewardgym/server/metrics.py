@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from rewardgym.protocol import Status
 from rewardgym.server.runtimes.base import WorkerHandle
 
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -19,8 +20,6 @@ class GatewayMetrics:
         self.registry = CollectorRegistry()
         self.items = Counter("rewardgym_items", "Items scored, by environment and status",
                              ["env", "status"], registry=self.registry)
-        self.item_seconds = Histogram("rewardgym_item_seconds", "Time spent scoring one item (in its process)",
-                                      ["env"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.request_seconds = Histogram("rewardgym_request_seconds", "Wall time of POST /score requests",
                                          ["env"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.inflight = Gauge("rewardgym_inflight_items", "Items admitted and not yet answered, by worker",
@@ -34,10 +33,10 @@ class GatewayMetrics:
         self.worker_restarts = Gauge("rewardgym_worker_restarts", "Times the worker was restarted", ["worker"],
                                      registry=self.registry)
 
-    def count_results(self, env: str, body: dict[str, Any]) -> None:
-        for result in _results(body):
-            self.items.labels(env, result["status"]).inc()
-            self.item_seconds.labels(env).observe(result.get("elapsed_ms", 0.0) / 1000)
+    def count_statuses(self, env: str, counts: dict[Status, int]) -> None:
+        """Count a request's results by status (the worker sends the counts in a header; see protocol.py)."""
+        for status, count in counts.items():
+            self.items.labels(env, status.value).inc(count)
 
     def observe_workers(self, handles: Iterable[WorkerHandle]) -> None:
         for handle in handles:
@@ -48,13 +47,3 @@ class GatewayMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
-
-
-def _results(body: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    if "groups" in body:
-        for group in body["groups"]:
-            yield from group["results"]
-    elif "results" in body:
-        yield from body["results"]
-    else:
-        yield body

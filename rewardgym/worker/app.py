@@ -23,12 +23,15 @@ from pydantic import ValidationError
 from rewardgym.http import HTTPProblem, install_error_handlers, json_response, read_json
 from rewardgym.worker.pool import ItemPool, PoolSettings
 from rewardgym.protocol import (
+    STATUS_COUNTS_HEADER,
     RequestShapeError,
     SingleRequest,
     TasksRequest,
     count_items,
     describe_validation_error,
+    encode_status_counts,
     parse_score_request,
+    response_body,
 )
 from rewardgym.registry import load_family
 from rewardgym.worker.scoring import FamilyScorer, GenerationFailed
@@ -95,10 +98,11 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
             raise HTTPProblem(422, str(exc)) from exc
         if count_items(score_request) > DEFAULT_MAX_ITEMS:
             raise HTTPProblem(413, f"Expected at most {DEFAULT_MAX_ITEMS} items per request")
-        body = await scorer.score(env, score_request)
-        if isinstance(score_request, SingleRequest) and body["status"] == "invalid_task":
-            raise HTTPProblem(422, f"Invalid task for {env}: {body['details'].get('message', '')}")
-        return json_response(body)
+        results = await scorer.score(env, score_request)
+        if isinstance(score_request, SingleRequest) and results[0]["status"] == "invalid_task":
+            raise HTTPProblem(422, f"Invalid task for {env}: {results[0]['details'].get('message', '')}")
+        return json_response(response_body(score_request, results),
+                             headers={STATUS_COUNTS_HEADER: encode_status_counts(results)})
 
     @app.post("/v1/envs/{env}/tasks")
     async def tasks(env: str, request: Request) -> Response:

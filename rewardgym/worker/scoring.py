@@ -11,13 +11,14 @@ from typing import Any
 from rewardgym.worker.jobs import GenerateJob, Outcome, ScoreJob
 from rewardgym.worker.pool import ItemPool
 from rewardgym.protocol import (
-    BatchRequest,
+    SCORED_STATUSES,
     EnvInfo,
-    GroupsRequest,
     ScoreRequest,
     Status,
     TasksRequest,
-    group_item_id,
+    item_deadline_s,
+    request_items,
+    result_body,
 )
 from rewardgym.registry import Family
 from rewardgym.sdk import Environment
@@ -41,50 +42,24 @@ class FamilyScorer:
         self.envs: dict[str, Environment] = family.instantiate()
         self.catalogue: dict[str, EnvInfo] = {name: env.info(family.name) for name, env in self.envs.items()}
 
-    def deadline_s(self, env: str, requested: float | None) -> float:
-        environment = self.envs[env]
-        if requested is None:
-            return environment.timeout_s
-        return min(requested, environment.max_timeout_s)
-
-    async def score(self, env: str, request: ScoreRequest) -> dict[str, Any]:
-        """The response body for `request`, in the shape of the request."""
-        deadline = self.deadline_s(env, request.timeout_s)
-        if isinstance(request, GroupsRequest):
-            items = [(group.task, completion, group_item_id(group.id, g, c))
-                     for g, group in enumerate(request.groups) for c, completion in enumerate(group.completions)]
-        elif isinstance(request, BatchRequest):
-            items = [(item.task, item.completion, item.id) for item in request.items]
-        else:
-            items = [(request.task, request.completion, request.id)]
-        outcomes = await asyncio.gather(*(self.pool.submit(ScoreJob(env, task, completion), deadline)
-                                          for task, completion, _ in items))
-        results = [self.result(env, item_id, outcome) for (_, _, item_id), outcome in zip(items, outcomes)]
-        if isinstance(request, GroupsRequest):
-            grouped, start = [], 0
-            for group in request.groups:
-                grouped.append({"id": group.id, "results": results[start:start + len(group.completions)]})
-                start += len(group.completions)
-            return {"groups": grouped}
-        if isinstance(request, BatchRequest):
-            return {"results": results}
-        return results[0]
+    async def score(self, env: str, request: ScoreRequest) -> list[dict[str, Any]]:
+        """One result per item of `request`, in `request_items` order (`response_body` reshapes them)."""
+        deadline = item_deadline_s(request.timeout_s, self.catalogue[env])
+        items = request_items(request)
+        outcomes = await asyncio.gather(*(self.pool.submit(ScoreJob(env, item.task, item.completion), deadline)
+                                          for item in items))
+        return [self.result(env, item.id, outcome) for item, outcome in zip(items, outcomes)]
 
     def result(self, env: str, item_id: str | None, outcome: Outcome) -> dict[str, Any]:
-        """A ScoreResult as a plain dict (the hot path skips model construction; tests check the schema)."""
         value = outcome.value
-        scored = outcome.status in (Status.OK, Status.NO_ANSWER)
-        details = value.get("details", {}) if scored else {"message": value.get("message", "")}
-        return {
-            "id": item_id,
-            "reward": value["reward"] if scored else None,
-            "status": outcome.status.value,
-            "components": value.get("components", {}) if scored else {},
-            "details": details,
-            "env": env,
-            "env_version": self.envs[env].version,
-            "elapsed_ms": outcome.elapsed_ms,
-        }
+        scored = outcome.status in SCORED_STATUSES
+        return result_body(
+            item_id=item_id, env=env, env_version=self.envs[env].version, status=outcome.status,
+            reward=value["reward"] if scored else None,
+            components=value.get("components", {}) if scored else {},
+            details=value.get("details", {}) if scored else {"message": value.get("message", "")},
+            elapsed_ms=outcome.elapsed_ms,
+        )
 
     async def generate(self, env: str, request: TasksRequest) -> dict[str, Any]:
         environment = self.envs[env]
