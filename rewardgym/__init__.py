@@ -4,6 +4,7 @@ The SDK names an environment author needs are re-exported here. Importing this p
 server modules (gateway, worker) are imported by their own module names.
 """
 
+from rewardgym.multiturn import Episode, EpisodeTask, MultiTurnEnvironment
 from rewardgym.protocol import ScoreResult, Status
 from rewardgym.sdk import (
     Environment,
@@ -18,11 +19,14 @@ from rewardgym.sdk import (
 
 __all__ = [
     "Environment",
+    "Episode",
+    "EpisodeTask",
     "Example",
     "Family",
     "Generated",
     "GenerateOptions",
     "InvalidTask",
+    "MultiTurnEnvironment",
     "Score",
     "ScoreResult",
     "Status",

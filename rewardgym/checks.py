@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import typing
 
+from rewardgym.multiturn import MultiTurnEnvironment, parse_actions
 from rewardgym.protocol import EnvInfo, Status
 from rewardgym.sdk import Environment, Score, TaskModel, task_rng
 
@@ -20,6 +21,8 @@ class EnvCheckError(AssertionError):
 def check_env(env: Environment, seeds: int = 20) -> None:
     """Raise `EnvCheckError` on the first broken rule."""
     _check_declaration(env)
+    if isinstance(env, MultiTurnEnvironment):
+        check_multi_turn(env, seeds=min(seeds, 3))
     for example in env.examples():
         _check_round_trip(env, example.task)
         score = _score(env, example.task, example.completion)
@@ -72,3 +75,47 @@ def _score(env: Environment, task: TaskModel, completion: str) -> Score:
     if score.status not in (Status.OK, Status.NO_ANSWER):
         raise EnvCheckError(f"{env.name}: unexpected status {score.status}")
     return score
+
+
+def check_multi_turn(env: MultiTurnEnvironment, seeds: int = 3) -> None:
+    """A multi-turn env passes gymnasium's own checker, and a transcript scores what playing it step by step gives:
+    the same final observation and total reward by `step`, `replay` and `score`, in either transcript format."""
+    from gymnasium.utils.env_checker import check_env as gymnasium_check_env  # the families bring gymnasium
+
+    if env.info("check").kind != "multi":
+        raise EnvCheckError(f"{env.name}: expected catalogue kind 'multi', got {env.info('check').kind!r}")
+    try:
+        gymnasium_check_env(env.make(), skip_render_check=True)
+    except AssertionError as exc:
+        raise EnvCheckError(f"{env.name}: gymnasium's env checker: {exc}") from exc
+    difficulties = typing.get_args(env.Options.model_fields["difficulty"].annotation) or ("medium",)
+    for difficulty in difficulties:
+        for seed in range(seeds):
+            generated = env.generate(task_rng(env.name, seed, 0), env.Options(difficulty=difficulty))
+            task = generated.task
+            actions = parse_actions(generated.solution)
+            observation, total = _play(env, task.seed, task.options.model_dump(), actions)
+            episode = env.replay(task.seed, task.options, actions)
+            by_lines = env.score(task, "\n".join(actions)).reward
+            if (episode.observation, episode.total_reward) != (observation, total) or not (
+                    _score(env, task, generated.solution).reward == by_lines == total == 1.0):
+                raise EnvCheckError(f"{env.name}: seed {task.seed} ({difficulty}): step-by-step play gave {total}, "
+                                    f"replay {episode.total_reward}, score {by_lines}; expected all 1.0 and the "
+                                    "same final observation")
+            if env.score(task, "  ").status != Status.NO_ANSWER:
+                raise EnvCheckError(f"{env.name}: expected an empty transcript to be no_answer")
+
+
+def _play(env: MultiTurnEnvironment, seed: int, options: dict, actions: list[str]) -> tuple[str, float]:
+    game = env.make()
+    first, _ = game.reset(seed=seed, options=options)
+    again, _ = env.make().reset(seed=seed, options=options)
+    if first != again:
+        raise EnvCheckError(f"{env.name}: seed {seed} gave two different first observations")
+    observation, total = first, 0.0
+    for action in actions:
+        observation, reward, terminated, truncated, _ = game.step(action)
+        total += float(reward)
+        if terminated or truncated:
+            break
+    return observation, round(total, 9)
