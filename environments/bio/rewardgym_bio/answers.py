@@ -144,7 +144,7 @@ Quantity = Literal["mass", "temperature", "fraction", "plain"]
 
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-"})
 _NUMBER = re.compile(
-    r"(?<![\w.])(-?)\s*(\d{1,3}(?:,\d{3})+(?![\d,])|\d{1,3}(?:[ \u2009\u202f]\d{3})+(?!\d)|\d+)"
+    r"(?<![\w.])(-?)\s*([1-9]\d{0,2}(?:,\d{3})+(?![\d,])|[1-9]\d{0,2}(?:[ \u2009\u202f]\d{3})+(?!\d)|\d+)"
     r"(?:([.,])(\d+))?(?:\s*(?:[eE]|[x×]\s*10\s*\^?)\s*\{?([+-]?\d+)\}?)?")
 _UNITS: dict[Quantity, tuple[tuple[str, float], ...]] = {
     "mass": (("kda", 1000.0), ("kilodalton", 1000.0), ("da", 1.0), ("dalton", 1.0), ("g/mol", 1.0)),
@@ -157,14 +157,14 @@ _UNITS: dict[Quantity, tuple[tuple[str, float], ...]] = {
 def parse_number(text: str, quantity: Quantity = "plain") -> float | None:
     """The one number in an answer like `12,345.6 Da`, `12.3 kDa`, `61.2 °C`, `52.5%`, `7.25`; else None.
 
-    A comma followed by exactly three digits groups thousands (`1,234` is 1234); any other comma is a decimal
-    comma (`0,52`). A unit that does not belong to `quantity` makes the answer unreadable rather than guessed.
+    A comma followed by exactly three digits groups thousands (`1,234` is 1234, `0,523` is not); any other
+    comma is a decimal comma (`0,52`). A unit that does not belong to `quantity` makes the answer unreadable rather than guessed.
     For `fraction`, a bare number above 1 is read as a percentage.
     """
     if len(text) > MAX_NUMBER_CHARS:
         return None
     text = text.translate(_MINUS).replace("{,}", ",").replace("^\\circ", "°").replace("^{\\circ}", "°")
-    text = text.replace("\\%", "%").replace("\\degree", "°")
+    text = text.replace("\\%", "%").replace("\\degree", "°").replace("\\times", "×").replace("\\cdot", "×")
     text = re.sub(r"(?i)^\s*(?:about|approximately|approx\.?|~|≈|=)\s*", "", text).strip().rstrip(".")
     matches = list(_NUMBER.finditer(text))
     if len(matches) != 1:

@@ -7,6 +7,7 @@ lengths and the root are ignored): reward 1 - RF / (2 (n - 3)), the normalised R
 from __future__ import annotations
 
 import random
+import re
 from io import StringIO
 from typing import Literal
 
@@ -25,6 +26,8 @@ TAXA_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (4, 5), "medium": (6, 
 NAMES = ("Aalpha", "Bbeta", "Cgamma", "Ddelta", "Eepsilon", "Fzeta", "Geta", "Htheta", "Iiota", "Kkappa",
          "Llambda", "Mmu", "Nnu", "Oxi", "Pomicron", "Rrho")
 MAX_GENERATION_TRIES = 100
+_NOT_NEWICK = re.compile(r"[^\w\s(),:;.'+-]", re.ASCII)
+"""Characters no Newick tree of plain taxon names holds: their presence means prose, not a tree."""
 
 
 class PhylogenyTask(TaskModel):
@@ -70,7 +73,7 @@ def parse_newick(text: str) -> Tree | None:
     text = text.strip()
     if not text.endswith(";"):
         text += ";"
-    if len(text) > MAX_NEWICK_CHARS or "(" not in text:
+    if len(text) > MAX_NEWICK_CHARS or "(" not in text or _NOT_NEWICK.search(text):
         return None
     try:
         trees = list(Phylo.parse(StringIO(text), "newick"))
@@ -84,7 +87,7 @@ class PhylogenyEnv(Environment[PhylogenyTask]):
     description = (
         "Constructive: build a tree from a stated distance matrix by UPGMA or neighbour joining (Saitou & Nei) and "
         "write it in Newick with the taxon names as leaves (branch lengths optional, ignored). Compared with "
-        "Biopython's DistanceTreeConstructor tree on unrooted topology: reward 1 - RF/(2(n-3)) (normalised "
+        "Biopython's DistanceTreeConstructor tree on unrooted topology. Reward: 1 - RF/(2(n-3)) (normalised "
         "Robinson-Foulds distance; 1.0 for the same topology), 0.0 when the leaves are not exactly the taxa. "
         "Answer in <answer></answer> or \\boxed{}; no parseable Newick -> no_answer."
     )
