@@ -13,6 +13,8 @@ from rewardgym.sdk import Environment, Generated, GenerateOptions, Score, TaskMo
 from rewardgym_bio.answers import DNA, RNA, parse_sequence
 from rewardgym_bio.common import random_dna, read_answer, require_dna, verdict, wrap
 
+NUCLEOTIDES = DNA | RNA
+"""Read as a nucleotide sequence either way: T where U is due (or the reverse) is a wrong answer, not no answer."""
 LENGTH_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (12, 30), "medium": (40, 120), "hard": (150, 400)}
 
 Operation = Literal["reverse_complement", "transcribe"]
@@ -46,9 +48,7 @@ class RevcompEnv(Environment[RevcompTask]):
 
     def score(self, task: RevcompTask, completion: str) -> Score:
         gold = gold_sequence(task)
-        alphabet = DNA if task.operation == "reverse_complement" else RNA
-        read = read_answer(completion, lambda text: parse_sequence(text, alphabet),
-                           "a DNA sequence" if alphabet is DNA else "an RNA sequence")
+        read = read_answer(completion, lambda text: parse_sequence(text, NUCLEOTIDES), "a nucleotide sequence")
         if isinstance(read, Score):
             return read
         found, answer = read
