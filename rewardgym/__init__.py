@@ -4,7 +4,7 @@ The SDK names an environment author needs are re-exported here. Importing this p
 server modules (gateway, worker) are imported by their own module names.
 """
 
-from rewardgym.multiturn import Episode, EpisodeTask, MultiTurnEnvironment
+from rewardgym.multiturn import Episode, EpisodeOver, EpisodeTask, MultiTurnEnvironment
 from rewardgym.protocol import ScoreResult, Status
 from rewardgym.sdk import (
     Environment,
@@ -20,6 +20,7 @@ from rewardgym.sdk import (
 __all__ = [
     "Environment",
     "Episode",
+    "EpisodeOver",
     "EpisodeTask",
     "Example",
     "Family",

@@ -95,7 +95,8 @@ def check_multi_turn(env: MultiTurnEnvironment, seeds: int = 3) -> None:
             task = generated.task
             actions = parse_actions(generated.solution)
             observation, total = _play(env, task.seed, task.options.model_dump(), actions)
-            episode = env.replay(task.seed, task.options, actions)
+            episode = env.replay(task.seed, task.options, actions, strict=True)
+            json.dumps(episode.info)  # the sessions API sends it as it is
             by_lines = env.score(task, "\n".join(actions)).reward
             if (episode.observation, episode.total_reward) != (observation, total) or not (
                     _score(env, task, generated.solution).reward == by_lines == total == 1.0):

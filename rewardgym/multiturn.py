@@ -72,6 +72,10 @@ class Episode:
         return self.terminated or self.truncated
 
 
+class EpisodeOver(Exception):
+    """A strict replay met an action after the game had ended (a session stepped after its last step)."""
+
+
 class TranscriptError(ValueError):
     """The completion holds no readable list of actions; the message says what was expected."""
 
@@ -130,7 +134,7 @@ class MultiTurnEnvironment(Environment[EpisodeTask]):
         `reset(seed=seed, options=options.model_dump())` starts a game; `step(action)` plays one action and
         returns `(observation, reward, terminated, truncated, info)`. `terminated` means the game ended by its
         rules (won, lost, drawn); `truncated` means it was cut off by the turn limit. Step rewards sum to the
-        episode reward, in [0, 1].
+        episode reward, in [0, 1]; `info` is a JSON-serialisable dict (the sessions API sends it as it is).
         """
         raise NotImplementedError
 
@@ -147,11 +151,13 @@ class MultiTurnEnvironment(Environment[EpisodeTask]):
         return self.Options.model_validate(options or {})
 
     def replay(self, seed: int, options: GenerateOptions | dict[str, Any] | None,
-               actions: Sequence[str]) -> Episode:
+               actions: Sequence[str], *, strict: bool = False) -> Episode:
         """Play `actions` from a fresh game of (seed, options) and return where it stands.
 
         Deterministic: the same arguments give the same `Episode` in any process. With no actions it is the
-        start of the game (`reset`'s observation and info). Stops at the end of the game.
+        start of the game (`reset`'s observation and info). Actions after the end of the game are not played;
+        with `strict=True` they raise `EpisodeOver` instead (a session must not step a finished game).
+        Validate a client's (seed, options) first with `parse_task({"seed": ..., "options": ...})`.
         """
         if not 0 <= seed <= MAX_SEED:
             raise ValueError(f"Expected a seed in [0, {MAX_SEED}], got {seed}")
@@ -161,6 +167,9 @@ class MultiTurnEnvironment(Environment[EpisodeTask]):
             reward, total, terminated, truncated, played = 0.0, 0.0, False, False, 0
             for action in actions:
                 if terminated or truncated:
+                    if strict:
+                        raise EpisodeOver(f"{self.name}: expected no action after the game ended at action "
+                                          f"{played}, got {len(actions) - played} more")
                     break
                 observation, reward, terminated, truncated, info = env.step(action)
                 reward = float(reward)

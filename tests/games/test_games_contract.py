@@ -10,7 +10,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from rewardgym import EpisodeTask, MultiTurnEnvironment, Status
+from rewardgym import EpisodeOver, EpisodeTask, MultiTurnEnvironment, Status
 from rewardgym.multiturn import MAX_ACTIONS, TranscriptError, format_actions, parse_actions
 from rewardgym_games import FAMILY
 
@@ -165,3 +165,11 @@ def test_replay_is_the_same_in_another_process():
     for name, (actions, observation, reward) in runs[0].items():
         env = ENVS[name]
         assert env.replay(9, {"difficulty": "hard"}, actions).observation == observation
+
+
+def test_strict_replay_refuses_a_step_after_the_end():
+    env = ENVS["tic_tac_toe"]
+    actions, _ = env.play_expert(0, env.Options())  # type: ignore[attr-defined]
+    assert env.replay(0, None, actions, strict=True).done
+    with pytest.raises(EpisodeOver, match="expected no action after the game ended at action"):
+        env.replay(0, None, actions + ["1"], strict=True)
