@@ -39,16 +39,20 @@ class RunningSupervisor:
     def run(self, job: dict, timeout: float = 60) -> dict:
         return run_job(self.socket, job, timeout)
 
+    def view(self, path: str | Path) -> str:
+        """``path`` as the supervisor and its programs see it (its own mount namespace: a private /tmp)."""
+        return f"/proc/{self.process.pid}/root{path}"
+
     def leftovers(self) -> dict:
         """Processes and files of the sandbox uid that survived a job (all should be empty)."""
         files = [] if self.uid is None else [
-            e.path for d in SHARED_WRITABLE_DIRS if os.path.isdir(d)
-            for e in os.scandir(d) if _owner(e) == self.uid
+            e.path for d in SHARED_WRITABLE_DIRS if os.path.isdir(self.view(d))
+            for e in os.scandir(self.view(d)) if _owner(e) == self.uid
         ]
         return {
             "processes": processes_of(self.uid) if self.uid is not None else [],
             "shared_files": files,
-            "work_dirs": sorted(os.listdir(self.work_root)),
+            "work_dirs": sorted(os.listdir(self.view(self.work_root))),
         }
 
 

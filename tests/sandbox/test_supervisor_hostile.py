@@ -143,7 +143,7 @@ def test_hostile_program(supervisor, name):
     if result["verdict"] == "OK" and "recursion" in name:
         assert result["tests"][0]["stdout"].strip().isdigit()
     time.sleep(0.1)  # a daemon that survived would have re-created its marker by now
-    assert not os.path.exists("/tmp/rg-daemon-alive")
+    assert not os.path.exists(supervisor.view("/tmp/rg-daemon-alive"))
     assert_clean_and_alive(supervisor)
 
 
@@ -197,7 +197,7 @@ print(open('inside.txt').read())
     result = supervisor.run(python_job(source))
     out = result["tests"][0]["stdout"]
     assert "WROTE" not in out and out.endswith("fine\n"), out
-    assert not any(os.path.exists(t) for t in targets)
+    assert not any(os.path.exists(t) or os.path.exists(supervisor.view(t)) for t in targets)
     assert_clean_and_alive(supervisor)
 
 
@@ -207,7 +207,7 @@ def test_files_in_tmp_and_shm_are_gone_for_the_next_job(supervisor):
     write = (f"import os\nos.mkdir({paths[3]!r})\nopen({paths[3]!r} + '/f', 'w').write('x')\n"
              f"for p in {paths[:3]!r}:\n    open(p, 'w').write('x')\nprint('written')")
     assert supervisor.run(python_job(write))["tests"][0]["stdout"] == "written\n"
-    assert not any(os.path.exists(p) for p in paths)
+    assert not any(os.path.exists(p) or os.path.exists(supervisor.view(p)) for p in paths)
     check = f"import os\nprint([os.path.exists(p) for p in {paths!r}])"
     assert supervisor.run(python_job(check))["tests"][0]["stdout"] == "[False, False, False, False]\n"
     assert_clean_and_alive(supervisor)

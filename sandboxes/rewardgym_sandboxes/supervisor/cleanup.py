@@ -106,19 +106,34 @@ def remove_tree(path: str) -> None:
         subprocess.run(["rm", "-rf", "--one-file-system", "--", path], check=False)
 
 
-def wipe_shared_dirs(uid: int, dirs=SHARED_WRITABLE_DIRS) -> list[str]:
-    """Remove top-level entries owned by ``uid`` in the world-writable dirs; returns what was removed."""
-    removed = []
+def wipe_shared_dirs(uid: int, dirs=SHARED_WRITABLE_DIRS, *, private: frozenset[str] = frozenset(),
+                     keep: frozenset[str] = frozenset()) -> list[str]:
+    """Remove what the sandbox uid left in the world-writable dirs; returns what was removed. A dir in
+    ``private`` (this supervisor's own tmpfs) is emptied but for ``keep``; in the others every entry owned by
+    ``uid`` goes, at any depth (a file in a world-writable subdirectory of /tmp is found too)."""
+    removed: list[str] = []
     for d in dirs:
-        try:
-            entries = list(os.scandir(d))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid == uid:
-                    remove_tree(entry.path)
-                    removed.append(entry.path)
-            except OSError:
-                pass
+        _wipe(d, uid, d in private, keep, removed, 0)
     return removed
+
+
+MAX_WIPE_DEPTH = 16
+
+
+def _wipe(directory: str, uid: int, everything: bool, keep: frozenset[str], removed: list[str], depth: int) -> None:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.path in keep:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if everything or st.st_uid == uid:
+                remove_tree(entry.path)
+                removed.append(entry.path)
+            elif stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_IXOTH and depth < MAX_WIPE_DEPTH:
+                _wipe(entry.path, uid, False, keep, removed, depth + 1)  # the uid may have written below
+        except OSError:
+            pass

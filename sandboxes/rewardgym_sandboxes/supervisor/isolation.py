@@ -9,7 +9,12 @@ import resource
 import signal
 from dataclasses import dataclass
 
+from . import seccomp
+
 CLONE_NEWNET = 0x40000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -22,6 +27,39 @@ def enter_new_netns() -> bool:
 
     Path-bound Unix sockets are not tied to a network namespace, so the supervisor stays reachable."""
     return _libc.unshare(CLONE_NEWNET) == 0
+
+
+def enter_new_ipcns() -> bool:
+    """Move this process (and its future children) into a fresh IPC namespace: no SysV object or POSIX message
+    queue of an earlier job is visible, and the old namespace's objects are freed with its last process."""
+    return _libc.unshare(CLONE_NEWIPC) == 0
+
+
+def ipcns_allowed() -> bool:
+    """Whether ``unshare(CLONE_NEWIPC)`` works here (tried in a throwaway child; not in a container without
+    CAP_SYS_ADMIN)."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if enter_new_ipcns() else 1)
+    return os.waitpid(pid, 0)[1] == 0
+
+
+def enter_private_mounts() -> bool:
+    """Enter a new mount namespace whose mounts do not propagate to the host (False where not allowed: not
+    root, or in a container without CAP_SYS_ADMIN; nothing changed then)."""
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        return False
+    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount(/, MS_REC | MS_PRIVATE) failed")  # never mount while shared
+    return True
+
+
+def mount_tmpfs(path: str, options: str) -> bool:
+    """A fresh tmpfs on ``path`` (nosuid, nodev; ``noexec`` among the options too), e.g. ``size=64m,mode=1777``."""
+    opts = options.split(",")
+    flags = MS_NOSUID | MS_NODEV | (MS_NOEXEC if "noexec" in opts else 0)
+    data = ",".join(o for o in opts if o != "noexec").encode()
+    return os.path.isdir(path) and _libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, data) == 0
 
 
 def become_subreaper() -> bool:
@@ -39,6 +77,7 @@ class ChildLimits:
     file_size_bytes: int
     open_files: int
     processes: int | None
+    seccomp_filter: bytes | None = None  # installed last (seccomp.py); None: no filter
 
 
 class Cgroup:
@@ -187,7 +226,7 @@ def child_setup(
     stdin_fd: int, stdout_fd: int, stderr_fd: int,
 ) -> None:
     """Runs in the forked child, before exec. Order matters: root-only steps (cgroup, rlimits above the
-    current ones) first, then groups, gid, uid."""
+    current ones) first, then groups, gid, uid, no new privileges, then the seccomp filter."""
     os.setsid()
     for target, fd in ((0, stdin_fd), (1, stdout_fd), (2, stderr_fd)):
         os.dup2(fd, target)
@@ -213,6 +252,8 @@ def child_setup(
         os.setuid(uid)
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if limits.seccomp_filter is not None:
+        seccomp.install(limits.seccomp_filter)
     os.chdir(workdir)
     os.umask(0o077)
 

@@ -12,9 +12,12 @@ import stat
 import sys
 import zlib
 
-from .cleanup import kill_uid, remove_tree
-from .isolation import Cgroup, OomObserver, become_subreaper, enter_new_netns
-from .server import Supervisor, SupervisorConfig
+from . import seccomp
+from .cleanup import SHARED_WRITABLE_DIRS, kill_uid, remove_tree
+from .isolation import (
+    Cgroup, OomObserver, become_subreaper, enter_new_netns, enter_private_mounts, ipcns_allowed, mount_tmpfs,
+)
+from .server import SocketName, Supervisor, SupervisorConfig
 
 UID_BASE = 61000  # slot uids: 61000 + slot (no passwd entry; override with --uid)
 
@@ -41,6 +44,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="run a job's Python tests as forks of one interpreter (default) or each by exec")
     p.add_argument("--zygote-launcher", choices=("on", "off"), default="on",
                    help="fork each job's Python zygote from a root launcher (default) or exec it per job")
+    p.add_argument("--private-tmp", choices=("auto", "off"), default="auto",
+                   help="as root where mounts are allowed (not in a container): a mount namespace of our own with "
+                        "size-capped tmpfs on the work root and on /tmp, /var/tmp, /dev/shm, /run/lock")
+    p.add_argument("--work-size", default="256m", help="size of the work root's tmpfs (--private-tmp)")
+    p.add_argument("--tmp-size", default="64m", help="size of each private /tmp, /var/tmp, ... (--private-tmp)")
+    p.add_argument("--seccomp", choices=("on", "off"), default="on",
+                   help="seccomp filter in every sandbox process (no namespaces, mounts, ptrace, keyrings, bpf...)")
     p.add_argument("--log-level", default="INFO")
     return p.parse_args(argv)
 
@@ -80,6 +90,19 @@ def _make_work_root(path: str) -> None:
         remove_tree(path)
     os.makedirs(path, exist_ok=True)
     os.chmod(path, 0o711)  # the sandbox may enter its own job dir, not list the others
+
+
+def _private_dirs(work_root: str, work_size: str, tmp_size: str) -> frozenset[str]:
+    """A mount namespace of our own: fresh size-capped tmpfs on the shared writable dirs (the sandbox's files
+    there are ours alone, invisible to the host, emptied after each job) and on the work root (a disk cap for
+    the job dirs). Returns the shared dirs mounted; empty where mounts are not allowed (nothing changed)."""
+    if not enter_private_mounts():
+        return frozenset()
+    mounted = frozenset(d for d in SHARED_WRITABLE_DIRS if mount_tmpfs(d, f"size={tmp_size},mode=1777,noexec"))
+    _make_work_root(work_root)
+    if not mount_tmpfs(work_root, f"size={work_size},mode=0711"):
+        raise SystemExit(f"Expected to mount a tmpfs on the work root {work_root}, but mount failed")
+    return mounted
 
 
 def _listen(path: str, owner: str | None = None) -> socket.socket:
@@ -130,21 +153,31 @@ def main(argv: list[str] | None = None) -> int:
     become_subreaper()
     cgroup = Cgroup.create(f"rewardgym-sandbox-{args.slot}") if args.cgroup == "auto" and uid is not None else None
     work_root = args.work_root or f"/tmp/rewardgym-sandbox-{args.slot}"
-    _make_work_root(work_root)
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    source_private = _is_private(package_dir)
+    # Bound before a private /tmp may hide its directory; then named through a descriptor of that directory.
+    listener = _listen(args.socket, args.socket_owner)
+    sock = SocketName.open(args.socket)
+    ident = sock.ident()
+    private = frozenset()
+    if uid is not None and args.private_tmp == "auto":
+        private = _private_dirs(work_root, args.work_size, args.tmp_size)
+    if not private:
+        _make_work_root(work_root)
     if uid is not None:
         kill_uid(uid, as_root=True)  # leftovers of a previous supervisor of this slot
-    package_dir = os.path.dirname(os.path.abspath(__file__))
     config = SupervisorConfig(
-        socket_path=args.socket, work_root=work_root, uid=uid, netns=netns, cgroup=cgroup,
-        source_private=_is_private(package_dir), max_jobs=args.max_jobs, watch_pid=args.watch_pid,
+        socket=sock, work_root=work_root, uid=uid, netns=netns, cgroup=cgroup,
+        source_private=source_private, max_jobs=args.max_jobs, watch_pid=args.watch_pid,
         oom=OomObserver.find() if cgroup is None else None, interfaces=_interfaces(),
         python_zygote=args.python_zygote == "on", zygote_launcher=args.zygote_launcher == "on",
+        ipcns=uid is not None and ipcns_allowed(), private_dirs=private,
+        seccomp_filter=seccomp.filter_program() if args.seccomp == "on" else None,
     )
     if not config.source_private:
         log.warning("the supervisor's source at %s is readable by the sandbox uid", package_dir)
-    listener = _listen(args.socket, args.socket_owner)
-    ident = os.stat(args.socket)
-    log.info("listening on %s: uid=%s netns=%s cgroup=%s", args.socket, uid, netns, cgroup and cgroup.version)
+    log.info("listening on %s: uid=%s netns=%s cgroup=%s ipcns=%s private=%s seccomp=%s", args.socket, uid, netns,
+             cgroup and cgroup.version, config.ipcns, sorted(private), config.seccomp_filter is not None)
     try:
         Supervisor(config).serve_forever(listener)
     finally:
@@ -153,11 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             kill_uid(uid, as_root=True)
         if cgroup:
             cgroup.remove()
-        try:
-            st = os.stat(args.socket)
-            if (st.st_dev, st.st_ino) == (ident.st_dev, ident.st_ino):  # never a successor's socket
-                os.unlink(args.socket)
-        except OSError:
-            pass
-        remove_tree(work_root)
+        sock.unlink_if(ident)
+        if not private:  # else the private tmpfs go with our mount namespace
+            remove_tree(work_root)
     return 0

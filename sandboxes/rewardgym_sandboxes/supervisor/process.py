@@ -27,7 +27,7 @@ class RunOutcome:
     stdout_truncated: bool = False
     stderr_head: bytes = b""
     stderr_tail: bytes = b""
-    killed_for: str | None = None  # "wall" | "output" | "memory" | None
+    killed_for: str | None = None  # "wall" | "output" | "memory" | "stopped" (see control.py) | None
     setup_error: str | None = None
 
 
@@ -121,11 +121,12 @@ def _launch_in_zygote(zygote, stdin: bytes, limits: ChildLimits, cgroup_procs, o
 def run_limited(
     argv: list[str], *, stdin: bytes, uid: int | None, workdir: str, limits: ChildLimits,
     wall_s: float, stdout_cap: int, stderr_cap: int, cgroup_procs: list[str],
-    kill_on_stderr_cap: bool = False, rss_limit_bytes: int | None = None, zygote=None,
+    kill_on_stderr_cap: bool = False, rss_limit_bytes: int | None = None, zygote=None, control=None,
 ) -> RunOutcome:
     """Run ``argv``, or with ``zygote`` (a ``zygote.PythonZygote``) the zygote's program in a forked child
     (``argv`` unused). The zygote path raises ``ZygoteError`` when no test process could be started; then
-    nothing of the program has run."""
+    nothing of the program has run. ``control`` (a ``control.JobControl``): the run is killed when the job's
+    deadline passes or its caller hangs up (``killed_for == "stopped"``)."""
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     outcome = RunOutcome()
@@ -146,7 +147,7 @@ def run_limited(
     out, err = _Capture(stdout_cap), _Capture(stderr_cap, STDERR_TAIL_BYTES)
     try:
         status, rusage = _supervise(pid, start + wall_s, out_r, err_r, out, err, outcome, kill_on_stderr_cap,
-                                    rss_limit_bytes)
+                                    rss_limit_bytes, control)
     finally:
         _kill_group(pid)
         os.close(out_r)
@@ -189,7 +190,10 @@ def _rss_bytes(pid: int) -> int:
         return 0
 
 
-def _supervise(pid, deadline, out_r, err_r, out, err, outcome, kill_on_stderr_cap, rss_limit=None):
+_PIDFD, _CONTROL = "pidfd", "control"
+
+
+def _supervise(pid, deadline, out_r, err_r, out, err, outcome, kill_on_stderr_cap, rss_limit=None, control=None):
     """``rss_limit``: poll the process's resident memory (every 10 ms) and kill it past the limit: the memory
     limit of a runtime without RLIMIT_AS (node) where no slot cgroup can be made (inside a container)."""
     pidfd = os.pidfd_open(pid)
@@ -198,13 +202,18 @@ def _supervise(pid, deadline, out_r, err_r, out, err, outcome, kill_on_stderr_ca
     sel = selectors.DefaultSelector()
     sel.register(out_r, selectors.EVENT_READ, out)
     sel.register(err_r, selectors.EVENT_READ, err)
-    sel.register(pidfd, selectors.EVENT_READ, None)
+    sel.register(pidfd, selectors.EVENT_READ, _PIDFD)
+    if control is not None:
+        deadline = control.clamp(deadline)
+        if control.fd is not None:
+            sel.register(control.fd, selectors.EVENT_READ, _CONTROL)
     try:
         exited = False
         while not exited:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                outcome.killed_for = outcome.killed_for or "wall"
+                stopped = control is not None and control.poll() is not None
+                outcome.killed_for = outcome.killed_for or ("stopped" if stopped else "wall")
                 break
             if rss_limit is not None:
                 if _rss_bytes(pid) > rss_limit:
@@ -212,8 +221,15 @@ def _supervise(pid, deadline, out_r, err_r, out, err, outcome, kill_on_stderr_ca
                     break
                 remaining = min(remaining, RSS_POLL_S)
             for key, _ in sel.select(remaining):
-                if key.data is None:
+                if key.data is _PIDFD:
                     exited = True
+                    continue
+                if key.data is _CONTROL:
+                    if control.poll() is not None:
+                        outcome.killed_for = outcome.killed_for or "stopped"
+                        exited = True
+                    elif control.fd is None:  # the caller sent bytes: no longer watched
+                        sel.unregister(key.fd)
                     continue
                 cap = out.cap if key.data is out else err.cap
                 if not _drain(key.fd, key.data, cap):

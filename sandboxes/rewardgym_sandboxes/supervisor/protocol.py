@@ -24,6 +24,12 @@ MAX_WALL_LIMIT_S = 30.0
 MAX_MEMORY_LIMIT_MB = 1024
 MAX_OUTPUT_LIMIT_BYTES = 64 * 1024 * 1024
 MAX_COMPILE_TIME_LIMIT_S = 30.0
+MAX_DEADLINE_S = 3600.0
+
+# Everything a job's tests write that goes into its reply (stdout and the stderr heads, all tests together) is
+# capped where it is captured: each test's stdout cap is at most what is left of this. JSON at most multiplies a
+# byte by 6 (a control byte becomes \u00XX), so a reply stays under MAX_FRAME_BYTES whatever the tests print.
+JOB_OUTPUT_LIMIT_BYTES = 32 * 1024 * 1024
 
 
 class ProtocolError(Exception):
@@ -32,6 +38,8 @@ class ProtocolError(Exception):
 
 def send_frame(sock: socket.socket, message: dict) -> None:
     data = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    if len(data) > MAX_FRAME_BYTES:  # never a frame the peer must refuse: say why instead
+        raise ProtocolError(f"Expected a message of at most {MAX_FRAME_BYTES} bytes, got {len(data)}")
     sock.sendall(struct.pack(">I", len(data)) + data)
 
 
@@ -82,6 +90,9 @@ class JobSpec:
     tests: list[TestSpec] = field(default_factory=list)
     stop_on_first_failure: bool = False
     compile_time_limit_s: float = DEFAULT_COMPILE_TIME_LIMIT_S
+    deadline_s: float | None = None
+    """Seconds the whole job may take from its arrival (the caller's item deadline): past it the job is
+    stopped, its processes killed, and the reply is IE with ``"stopped": "deadline"``."""
 
 
 def _number(obj: dict, key: str, default: float, low: float, high: float) -> float:
@@ -124,6 +135,7 @@ def parse_job(obj: dict, known_languages: set[str]) -> JobSpec:
         stop_on_first_failure=bool(obj.get("stop_on_first_failure", False)),
         compile_time_limit_s=_number(obj, "compile_time_limit_s", DEFAULT_COMPILE_TIME_LIMIT_S, 0.1,
                                      MAX_COMPILE_TIME_LIMIT_S),
+        deadline_s=None if obj.get("deadline_s") is None else _number(obj, "deadline_s", 0, 0.001, MAX_DEADLINE_S),
     )
 
 

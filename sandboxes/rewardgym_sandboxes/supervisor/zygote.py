@@ -216,8 +216,9 @@ class ZygoteLauncher:
     program nor holds anything of a job: asked for a zygote, it forks with ``clone(CLONE_PARENT)``, and the
     child drops to the sandbox uid exactly as an exec'd zygote is set up, then serves the zygote protocol."""
 
-    def __init__(self, python: str, uid: int | None):
+    def __init__(self, python: str, uid: int | None, *, seccomp_filter: bytes | None = None, ipcns: bool = False):
         self.python, self.uid = python, uid
+        self.seccomp_filter, self.ipcns = seccomp_filter, ipcns  # applied by each zygote it forks
         self.pid: int | None = None
         self._pidfd = -1
         self._ctrl: socket.socket | None = None
@@ -246,7 +247,8 @@ class ZygoteLauncher:
             log.warning("zygote launcher not started: %s", exc)
             return False
         diag_r = diag_w = stdin_fd = -1
-        argv = [self.python, "-I", "-S", "-c", PROGRAM, "launcher", str(theirs.fileno())]
+        argv = [self.python, "-I", "-S", "-c", PROGRAM, "launcher", str(theirs.fileno()),
+                self.seccomp_filter.hex() if self.seccomp_filter else "-", "ipcns" if self.ipcns else "-"]
         try:
             diag_r, diag_w = os.pipe2(os.O_CLOEXEC)
             stdin_fd = os.memfd_create("stdin", os.MFD_CLOEXEC)

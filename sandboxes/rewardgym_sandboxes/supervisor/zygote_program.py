@@ -30,6 +30,8 @@ import resource  # noqa: E402
 
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+CLONE_NEWIPC = 0x08000000
 CLONE_PARENT = 0x00008000
 SIGCHLD = 17
 SYS_CLONE = {"x86_64": 56, "aarch64": 220}
@@ -59,6 +61,22 @@ class _HoldingGil(_ctypes.CFuncPtr):
 
 _syscall = _HoldingGil(("syscall", _LibC))
 _prctl = _HoldingGil(("prctl", _LibC))
+_unshare = _HoldingGil(("unshare", _LibC))
+
+
+class _Byte(_ctypes._SimpleCData):
+    _type_ = "B"
+
+
+def _install_seccomp(program: bytes) -> None:
+    """The supervisor's filter (seccomp.py builds it; it reaches the launcher as hex on its command line)."""
+    code = (_Byte * len(program)).from_buffer_copy(program)
+    header = len(program) // 8
+    fprog = (_Byte * 16).from_buffer_copy(header.to_bytes(2, "little") + bytes(6)
+                                         + _ctypes.addressof(code).to_bytes(8, "little"))
+    if _prctl(_Long(PR_SET_SECCOMP), _Long(SECCOMP_MODE_FILTER), _Long(_ctypes.addressof(fprog)), _Long(0),
+              _Long(0)) != 0:
+        raise OSError(_ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
 
 
 def _clone_parent() -> int:
@@ -109,6 +127,10 @@ def _serve(ctrl_fd: int):
             return fds, [int(x) for x in message.split()], path, code, error
         for fd in fds:  # the child has its copies; on a failed clone this closes the sync socket (EOF)
             posix.close(fd)
+
+
+_SECCOMP_FILTER = None  # the launcher's options (its command line), applied by every zygote it forks
+_NEW_IPCNS = False
 
 
 def _launcher(ctrl_fd: int) -> int:
@@ -167,6 +189,8 @@ def _become_zygote(fields: list, fds: list, ready_r: int, ready_w: int) -> int:
     workdir, env = fields[8], [entry.partition(b"=") for entry in fields[9:] if entry]
     posix.close(ready_r)
     posix.setsid()
+    if _NEW_IPCNS and _unshare(_Long(CLONE_NEWIPC)) != 0:  # the job's own IPC namespace (as root, first)
+        raise OSError(_ctypes.get_errno(), "unshare(CLONE_NEWIPC) failed")
     posix.dup2(stdin_fd, 0)
     posix.dup2(diag_fd, 1)
     posix.dup2(diag_fd, 2)
@@ -187,6 +211,8 @@ def _become_zygote(fields: list, fds: list, ready_r: int, ready_w: int) -> int:
             raise OSError("setuid did not take")
     if _prctl(_Long(PR_SET_NO_NEW_PRIVS), _Long(1), _Long(0), _Long(0), _Long(0)) != 0:
         raise OSError(_ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if _SECCOMP_FILTER is not None:
+        _install_seccomp(_SECCOMP_FILTER)
     posix.chdir(workdir)
     posix.umask(0o077)
     for key in list(posix.environ):  # the environment an exec'd zygote gets, in the same order
@@ -349,6 +375,8 @@ if __name__ == "__main__":
     _set_dumpable(0)
     try:
         if sys.argv[1] == "launcher":  # root, for the supervisor's lifetime; returns in a new zygote only
+            _SECCOMP_FILTER = None if sys.argv[3] == "-" else bytes.fromhex(sys.argv[3])
+            _NEW_IPCNS = sys.argv[4] == "ipcns"
             _CTRL_FD = _launcher(int(sys.argv[2]))
         else:
             _CTRL_FD = int(sys.argv[1])
