@@ -15,6 +15,7 @@ import sys
 from typing import Any, Sequence
 
 from rewardgym.protocol import SingleRequest, TasksRequest
+from rewardgym.server.settings import GatewaySettings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,13 +38,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                       "mounted at --socket-dir here, to mount in new containers")
     serve.add_argument("--socket-dir", help="also serve workers whose Unix sockets appear in this directory")
     serve.add_argument("--worker-url", action="append", default=[], help="also serve a remote worker (repeatable)")
+    serve.add_argument("--expect-families", help="attached workers: comma-separated families that must all be "
+                                                 "attached before /readyz says ready (compose passes its services)")
     serve.add_argument("--admin-token", default=os.environ.get("REWARDGYM_ADMIN_TOKEN"),
                        help="bearer token of POST/DELETE /v1/images (default: $REWARDGYM_ADMIN_TOKEN); required "
                             "with the docker runtime")
     serve.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="scoring processes per family")
-    serve.add_argument("--max-body-bytes", type=int, default=64 * 1024 * 1024)
-    serve.add_argument("--max-items-per-request", type=int, default=10_000)
-    serve.add_argument("--max-queued-items", type=int, default=50_000, help="per environment; past it, 429")
+    serve.add_argument("--max-body-bytes", type=int, default=GatewaySettings.max_body_bytes)
+    serve.add_argument("--max-items-per-request", type=int, default=GatewaySettings.max_items_per_request)
+    serve.add_argument("--max-queued-items", type=int, default=GatewaySettings.max_queued_items,
+                       help="per environment; past it, 429")
 
     from rewardgym.worker.app import add_worker_arguments
 
@@ -82,7 +86,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rewardgym.server.admin import AdminTokenMissing
-    from rewardgym.server.gateway import GatewaySettings, create_app
+    from rewardgym.server.gateway import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -123,8 +127,12 @@ def _runtimes(args: argparse.Namespace) -> list[Any]:
         runtimes.append(DockerRuntime(images, owner=args.owner, socket_root=args.socket_dir,
                                       socket_volume=args.docker_socket_volume,
                                       socket_subdir="registered" if args.socket_dir else ""))
+    expected = [family for family in (args.expect_families or "").split(",") if family]
+    if expected and not (args.socket_dir or args.worker_url):
+        raise CLIError("--expect-families needs --socket-dir or --worker-url (the workers to expect)")
     if args.socket_dir or args.worker_url:
-        runtimes.append(AttachedRuntime(urls=args.worker_url, socket_dir=args.socket_dir))
+        runtimes.append(AttachedRuntime(urls=args.worker_url, socket_dir=args.socket_dir,
+                                        expected_families=expected))
     if not runtimes:
         raise CLIError("the attached runtime needs --socket-dir or --worker-url")
     return runtimes

@@ -58,7 +58,7 @@ def install_admin_routes(app: FastAPI, router: "Router", runtime: DockerRuntime,
         authorize(request)
         return json_response({"images": [
             {"image": spec.image, "replicas": spec.replicas,
-             "workers": [{"name": h.name, "state": h.state} for h in runtime.handles if h.family == spec.image]}
+             "workers": [{"name": h.name, "state": h.state} for h in runtime.handles_of(spec.image)]}
             for spec in runtime.images
         ]})
 
@@ -71,12 +71,13 @@ def install_admin_routes(app: FastAPI, router: "Router", runtime: DockerRuntime,
             raise HTTPProblem(422, describe_validation_error(exc, "image registration")) from exc
         if any(spec.image == registration.image for spec in runtime.images):
             raise HTTPProblem(409, f"Image {registration.image} is already registered")
+        existing = set(router.catalogue)
         try:
             handles = await runtime.add_image(ImageSpec(**registration.model_dump()))
         except DockerRuntimeError as exc:
             raise HTTPProblem(422, f"Image {registration.image} could not be registered: {exc}") from exc
         names = sorted({env.name for handle in handles for env in handle.envs})
-        clashes = [name for name in names if router.owner_of(name) not in (None, registration.image)]
+        clashes = [name for name in names if name in existing]
         if clashes:
             await runtime.remove_image(registration.image)
             raise HTTPProblem(409, f"Image {registration.image} serves environments that already exist: "

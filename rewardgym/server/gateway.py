@@ -11,7 +11,6 @@ import logging
 import math
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, AsyncIterator, Sequence
 
 from fastapi import FastAPI, Request
@@ -36,40 +35,31 @@ from rewardgym.protocol import (
 )
 from rewardgym.server.admin import install_admin_routes
 from rewardgym.server.router import Router
-from rewardgym.server.runtimes.base import Runtime, WorkerHandle
-from rewardgym.server.runtimes.docker import DockerRuntime
-from rewardgym.server.worker_client import WorkerUnavailable
+from rewardgym.server.settings import GatewaySettings
+from rewardgym.server.runtimes.base import ImageRuntime, Runtime, WorkerHandle
+from rewardgym.server.worker_client import WorkerResponse, WorkerTimedOut, WorkerUnavailable
 
 log = logging.getLogger("rewardgym.server.gateway")
 
 
-@dataclass
-class GatewaySettings:
-    max_body_bytes: int = 64 * 1024 * 1024
-    """Requests larger than this are refused with 413 before they are read."""
-    max_items_per_request: int = 10_000
-    max_queued_items: int = 50_000
-    """Items admitted per environment (running or waiting); past this, 429 with Retry-After."""
-    worker_slack_s: float = 30.0
-    """Extra time granted to a worker beyond the items' deadlines before the gateway gives up on it."""
-    admin_token: str | None = None
-    """Bearer token of the admin routes (`/v1/images`); they exist only when a Docker runtime is given."""
+class Gateway:
+    """The public API's behaviour, one method per route; `create_app` composes them into a FastAPI app.
 
+    It holds the routing table, the metrics and the settings; workers come from the runtimes."""
 
-def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings | None = None) -> FastAPI:
-    """The gateway over the workers of `runtimes` (several may be combined, e.g. compose sockets + Docker)."""
-    settings = settings or GatewaySettings()
-    runtimes = [runtimes] if isinstance(runtimes, Runtime) else list(runtimes)
-    router = Router(runtimes)
-    metrics = GatewayMetrics()
-    for runtime in runtimes:
-        runtime.on_change = router.rebuild
+    def __init__(self, runtimes: Sequence[Runtime], settings: GatewaySettings) -> None:
+        self.runtimes = list(runtimes)
+        self.settings = settings
+        self.router = Router(self.runtimes)
+        self.metrics = GatewayMetrics()
+        for runtime in self.runtimes:
+            runtime.on_change = self.router.rebuild
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         started: list[Runtime] = []
         try:
-            for runtime in runtimes:
+            for runtime in self.runtimes:
                 log.info("%s", runtime.describe())
                 started.append(runtime)  # a runtime that fails half-way still stops what it started
                 await runtime.start()
@@ -78,91 +68,39 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
             for runtime in reversed(started):
                 await runtime.stop()
 
-    app = FastAPI(title="rewardgym", version="0.1.0", lifespan=lifespan,
-                  description="One HTTP scoring API over many verifiable-reward environments.")
-    install_error_handlers(app)
-    app.state.router = router
-    docker_runtimes = [r for r in runtimes if isinstance(r, DockerRuntime)]
-    if docker_runtimes:
-        install_admin_routes(app, router, docker_runtimes[0], settings.admin_token)
+    # ---- ops ---------------------------------------------------------------------------------------------------
 
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> Response:
+    async def healthz(self) -> Response:
         return json_response({"status": "ok"})
 
-    @app.get("/readyz", tags=["ops"])
-    async def readyz() -> Response:
-        workers = {h.name: h.state for h in router.handles()}
-        ready = bool(workers) and all(state == "ready" for state in workers.values())
-        return json_response({"ready": ready, "workers": workers}, 200 if ready else 503)
+    async def readyz(self) -> Response:
+        """Ready when every worker the runtimes were asked for serves; `missing` says what does not yet."""
+        workers = {h.name: h.state for h in self.router.handles()}
+        missing = self.router.missing()
+        ready = bool(workers) and not missing
+        return json_response({"ready": ready, "workers": workers, "missing": missing}, 200 if ready else 503)
 
-    @app.get("/metrics", tags=["ops"])
-    async def metrics_route() -> Response:
-        metrics.observe_workers(router.handles())
-        return Response(metrics.render(), media_type=metrics.content_type)
+    async def metrics_text(self) -> Response:
+        self.metrics.observe_workers(self.router.handles())
+        return Response(self.metrics.render(), media_type=self.metrics.content_type)
 
-    @app.get("/v1/envs", tags=["catalogue"])
-    async def list_envs() -> Response:
+    # ---- catalogue ---------------------------------------------------------------------------------------------
+
+    async def list_envs(self) -> Response:
         return json_response({"envs": [
-            {**info.model_dump(mode="json"), "status": router.status(name)}
-            for name, info in sorted(router.catalogue.items())
+            {**info.model_dump(mode="json"), "status": self.router.status(name)}
+            for name, info in sorted(self.router.catalogue.items())
         ]})
 
-    @app.get("/v1/envs/{env}", tags=["catalogue"])
-    async def get_env(env: str) -> Response:
-        if env not in router.catalogue:
-            raise HTTPProblem(404, f"Unknown environment {env!r}", known_envs=sorted(router.catalogue))
-        return json_response({**router.catalogue[env].model_dump(mode="json"), "status": router.status(env)})
+    async def get_env(self, env: str) -> Response:
+        if env not in self.router.catalogue:
+            raise HTTPProblem(404, f"Unknown environment {env!r}", known_envs=sorted(self.router.catalogue))
+        return json_response({**self.router.catalogue[env].model_dump(mode="json"),
+                              "status": self.router.status(env)})
 
-    @app.post("/score/{env}", tags=["scoring"], openapi_extra=_body_schema("ScoreRequest"))
-    async def score(env: str, request: Request) -> Response:
-        handle = router.pick(env)
-        body = await read_body(request, settings.max_body_bytes)
-        try:
-            score_request = parse_score_request(parse_json(body))
-        except RequestShapeError as exc:
-            raise HTTPProblem(422, str(exc)) from exc
-        items = count_items(score_request)
-        if items > settings.max_items_per_request:
-            raise HTTPProblem(413, f"Request has {items} items; the limit is {settings.max_items_per_request}."
-                              " Split it into several requests.")
-        admitted = sum(h.inflight_items for h in router.routes[env])
-        if admitted + items > settings.max_queued_items:
-            capacity = sum(h.processes for h in router.routes[env])
-            retry = max(1, math.ceil(admitted / max(capacity, 1) * 0.01))
-            raise HTTPProblem(429, f"Environment {env!r} has {admitted} items queued; try again later",
-                              headers={"Retry-After": str(retry)})
-        started = time.perf_counter()
-        metrics.worker_items.labels(handle.name).inc(items)
-        handle.inflight_items += items
-        try:
-            return await _forward(handle, env, body, score_request, items)
-        finally:
-            handle.inflight_items -= items
-            metrics.request_seconds.labels(env).observe(time.perf_counter() - started)
-
-    async def _forward(handle: WorkerHandle, env: str, body: bytes, score_request: ScoreRequest,
-                       items: int) -> Response:
-        info = router.catalogue[env]
-        rounds = math.ceil((handle.inflight_items) / max(handle.processes, 1))
-        budget = item_deadline_s(score_request.timeout_s, info) * rounds + settings.worker_slack_s
-        try:
-            answer = await handle.client.post(f"/score/{env}", body, timeout=budget)
-        except WorkerUnavailable as exc:
-            message = f"worker {handle.name} failed during the request: {type(exc).__name__}: {exc}".strip()
-            log.warning("%s", message)
-            metrics.count_statuses(env, {Status.ERROR: items})
-            return json_response(failure_body(score_request, info, Status.ERROR, message))
-        if answer.status_code != 200:
-            return Response(answer.content, status_code=answer.status_code, media_type="application/json",
-                            headers={k: v for k, v in answer.headers.items() if k.lower() == "retry-after"})
-        metrics.count_statuses(env, decode_status_counts(answer.headers.get(STATUS_COUNTS_HEADER)))
-        return Response(answer.content, media_type="application/json")
-
-    @app.post("/v1/envs/{env}/tasks", tags=["catalogue"], openapi_extra=_body_schema("TasksRequest"))
-    async def tasks(env: str, request: Request) -> Response:
-        handle = router.pick(env)
-        body = await read_body(request, settings.max_body_bytes)
+    async def tasks(self, env: str, request: Request) -> Response:
+        handle = self.router.pick(env)
+        body = await read_body(request, self.settings.max_body_bytes)
         try:
             answer = await handle.client.post(f"/v1/envs/{env}/tasks", body, timeout=300.0)
         except WorkerUnavailable as exc:
@@ -170,6 +108,100 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
                               headers={"Retry-After": "2"}) from exc
         return Response(answer.content, status_code=answer.status_code, media_type="application/json")
 
+    # ---- scoring -----------------------------------------------------------------------------------------------
+
+    async def score(self, env: str, request: Request) -> Response:
+        handle = self.router.pick(env)
+        body = await read_body(request, self.settings.max_body_bytes)
+        try:
+            score_request = parse_score_request(parse_json(body))
+        except RequestShapeError as exc:
+            raise HTTPProblem(422, str(exc)) from exc
+        items = count_items(score_request)
+        self.admit(env, items)
+        started = time.perf_counter()
+        try:
+            return await self.forward(handle, env, body, score_request, items)
+        finally:
+            self.metrics.request_seconds.labels(env).observe(time.perf_counter() - started)
+
+    def admit(self, env: str, items: int) -> None:
+        """Refuse requests over the item cap (413) or past the environment's queue bound (429, Retry-After)."""
+        if items > self.settings.max_items_per_request:
+            raise HTTPProblem(413, f"Request has {items} items; the limit is {self.settings.max_items_per_request}."
+                              " Split it into several requests.")
+        admitted = sum(h.inflight_items for h in self.router.routes[env])
+        if admitted + items > self.settings.max_queued_items:
+            capacity = sum(h.processes for h in self.router.routes[env])
+            retry = max(1, math.ceil(admitted / max(capacity, 1) * 0.01))
+            raise HTTPProblem(429, f"Environment {env!r} has {admitted} items queued; try again later",
+                              headers={"Retry-After": str(retry)})
+
+    async def forward(self, handle: WorkerHandle, env: str, body: bytes, score_request: ScoreRequest,
+                      items: int) -> Response:
+        """Send the request to `handle`; if that worker fails (not a timeout), once more to another worker of the
+        family: scoring is pure, so re-running its items is safe. Only then do the items become `error`."""
+        info = self.router.catalogue[env]
+        deadline_s = item_deadline_s(score_request.timeout_s, info)
+        for attempt in (1, 2):
+            try:
+                answer = await self.send(handle, env, body, deadline_s, items)
+                break
+            except WorkerUnavailable as exc:
+                message = f"worker {handle.name} failed during the request: {type(exc).__name__}: {exc}".strip()
+                log.warning("%s", message)
+                retry = None if isinstance(exc, WorkerTimedOut) or attempt == 2 else self.other_worker(env, handle)
+                if retry is None:
+                    self.metrics.count_statuses(env, {Status.ERROR: items})
+                    return json_response(failure_body(score_request, info, Status.ERROR, message))
+                handle = retry
+        if answer.status_code != 200:
+            return Response(answer.content, status_code=answer.status_code, media_type="application/json",
+                            headers={k: v for k, v in answer.headers.items() if k.lower() == "retry-after"})
+        self.metrics.count_statuses(env, decode_status_counts(answer.headers.get(STATUS_COUNTS_HEADER)))
+        return Response(answer.content, media_type="application/json")
+
+    async def send(self, handle: WorkerHandle, env: str, body: bytes, deadline_s: float,
+                   items: int) -> WorkerResponse:
+        self.metrics.worker_items.labels(handle.name).inc(items)
+        handle.inflight_items += items
+        try:
+            rounds = math.ceil(handle.inflight_items / max(handle.processes, 1))
+            budget = deadline_s * rounds + self.settings.worker_slack_s
+            return await handle.client.post(f"/score/{env}", body, timeout=budget)
+        finally:
+            handle.inflight_items -= items
+
+    def other_worker(self, env: str, failed: WorkerHandle) -> WorkerHandle | None:
+        try:
+            return self.router.pick(env, exclude=failed)
+        except HTTPProblem:
+            return None
+
+
+def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings | None = None) -> FastAPI:
+    """The gateway over the workers of `runtimes` (several may be combined, e.g. compose sockets + Docker)."""
+    gateway = Gateway([runtimes] if isinstance(runtimes, Runtime) else runtimes, settings or GatewaySettings())
+    app = FastAPI(title="rewardgym", version="0.1.0", lifespan=gateway.lifespan,
+                  description="One HTTP scoring API over many verifiable-reward environments.")
+    install_error_handlers(app)
+    app.state.gateway = gateway
+    app.state.router = gateway.router
+    routes: list[tuple[str, str, Any, dict[str, Any]]] = [
+        ("GET", "/healthz", gateway.healthz, {"tags": ["ops"]}),
+        ("GET", "/readyz", gateway.readyz, {"tags": ["ops"]}),
+        ("GET", "/metrics", gateway.metrics_text, {"tags": ["ops"]}),
+        ("GET", "/v1/envs", gateway.list_envs, {"tags": ["catalogue"]}),
+        ("GET", "/v1/envs/{env}", gateway.get_env, {"tags": ["catalogue"]}),
+        ("POST", "/v1/envs/{env}/tasks", gateway.tasks,
+         {"tags": ["catalogue"], "openapi_extra": _body_schema("TasksRequest")}),
+        ("POST", "/score/{env}", gateway.score, {"tags": ["scoring"], "openapi_extra": _body_schema("ScoreRequest")}),
+    ]
+    for method, path, endpoint, options in routes:
+        app.add_api_route(path, endpoint, methods=[method], **options)
+    image_runtimes = [runtime for runtime in gateway.runtimes if isinstance(runtime, ImageRuntime)]
+    if image_runtimes:
+        install_admin_routes(app, gateway.router, image_runtimes[0], gateway.settings.admin_token)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

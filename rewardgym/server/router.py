@@ -45,18 +45,19 @@ class Router:
     def handles(self) -> list[WorkerHandle]:
         return [handle for runtime in self.runtimes for handle in runtime.handles]
 
-    def owner_of(self, env: str) -> str | None:
-        handles = self.routes.get(env)
-        return handles[0].family if handles else None
+    def missing(self) -> list[str]:
+        """What is not ready yet, over all runtimes (empty: every expected worker serves)."""
+        return [item for runtime in self.runtimes for item in runtime.missing()]
 
     def status(self, env: str) -> str:
         return "ready" if any(h.state == "ready" for h in self.routes.get(env, [])) else "starting"
 
-    def pick(self, env: str) -> WorkerHandle:
+    def pick(self, env: str, exclude: WorkerHandle | None = None) -> WorkerHandle:
+        """The ready worker of `env` with the fewest outstanding items per scoring process (replicas share load)."""
         handles = self.routes.get(env)
         if not handles:
             raise HTTPProblem(404, f"Unknown environment {env!r}", known_envs=sorted(self.routes))
-        ready = [h for h in handles if h.state == "ready"]
+        ready = [h for h in handles if h.state == "ready" and h is not exclude]
         if not ready:
             raise HTTPProblem(503, f"Environment {env!r} is not ready (its worker is starting)",
                               headers={"Retry-After": "2"})

@@ -20,6 +20,10 @@ class WorkerUnavailable(Exception):
     """The worker could not be reached, hung up, answered garbage, or took longer than allowed."""
 
 
+class WorkerTimedOut(WorkerUnavailable):
+    """The worker took longer than allowed: it may still be working, so its items are not re-run elsewhere."""
+
+
 @dataclass
 class WorkerResponse:
     status_code: int
@@ -73,7 +77,7 @@ class WorkerClient:
         try:
             return await asyncio.wait_for(self._request(method, path, body), timeout)
         except asyncio.TimeoutError as exc:
-            raise WorkerUnavailable(f"no answer to {method} {path} within {timeout:g} s") from exc
+            raise WorkerTimedOut(f"no answer to {method} {path} within {timeout:g} s") from exc
 
     async def _request(self, method: str, path: str, body: bytes | None) -> WorkerResponse:
         head = f"{method} {path} HTTP/1.1\r\nhost: worker\r\n"

@@ -3,6 +3,10 @@
 - `remote`: a URL per worker started elsewhere (e.g. by SLURM on another node: `rewardgym worker --port`).
 - socket directory: every `*.sock` in a directory is a worker. This is how the gateway finds the family
   containers of `docker compose`, which share a volume of sockets with it; compose restarts them, we only watch.
+
+A worker's family is what its `/healthz` says; several workers of one family share its load. With
+`expected_families`, the runtime is ready only when each of them has a ready worker (compose passes the list, so
+a trainer waiting on `/readyz` never starts while a family's socket has yet to appear).
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ from rewardgym.server.runtimes.base import Runtime, WorkerHandle, WorkerNotReady
 log = logging.getLogger("rewardgym.runtime.attached")
 
 POLL_S = 1.0
+"""How often the socket directory is scanned for new workers."""
 
 
 class AttachedRuntime(Runtime):
-    def __init__(self, urls: list[str] | None = None, socket_dir: str | None = None) -> None:
+    def __init__(self, urls: list[str] | None = None, socket_dir: str | None = None,
+                 expected_families: list[str] | None = None) -> None:
         super().__init__()
         self.urls = urls or []
         self.socket_dir = socket_dir
+        self.expected_families = sorted(set(expected_families or []))
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._scanner: asyncio.Task[None] | None = None
 
@@ -31,7 +38,14 @@ class AttachedRuntime(Runtime):
         parts = [f"{len(self.urls)} remote worker(s)"] if self.urls else []
         if self.socket_dir:
             parts.append(f"workers whose sockets appear in {self.socket_dir}")
-        return "attached runtime: " + " and ".join(parts)
+        expecting = f", expecting families {', '.join(self.expected_families)}" if self.expected_families else ""
+        return "attached runtime: " + " and ".join(parts) + expecting
+
+    def missing(self) -> list[str]:
+        if not self.expected_families:
+            return super().missing()
+        ready = {handle.family for handle in self.handles if handle.state == "ready"}
+        return [f"family {family}" for family in self.expected_families if family not in ready]
 
     async def start(self) -> None:
         for url in self.urls:
@@ -61,26 +75,14 @@ class AttachedRuntime(Runtime):
             await asyncio.sleep(POLL_S)
 
     async def _watch(self, handle: WorkerHandle) -> None:
-        """Wait until the worker answers, then keep checking it; a worker that stops answering is `starting`
-        (requests get 503) until it answers again."""
+        """Wait until the worker answers, then keep checking it; a worker that stops answering is out of rotation
+        (its replicas serve, or requests get 503) until it answers again."""
         while True:
             try:
                 await handle.wait_ready(timeout_s=3600)
-                log.info("worker %s ready: %s", handle.name, ", ".join(env.name for env in handle.envs))
-                self.on_change()
             except WorkerNotReady as exc:
                 log.error("%s", exc)
                 continue
-            while True:
-                await asyncio.sleep(POLL_S)
-                try:
-                    healthy = (await handle.client.get("/healthz", timeout=5)).status_code == 200
-                except Exception:  # noqa: BLE001 - any failure to answer means down
-                    healthy = False
-                if not healthy:
-                    break
-            log.warning("worker %s stopped answering; waiting for it to come back", handle.name)
-            handle.state = "starting"
-            handle.restarts += 1
-            await handle.reset_client()
-            self.on_change()
+            self.mark_ready(handle)
+            reason = await self.watch(handle)
+            await self.mark_down(handle, f"{reason}; waiting for it to come back")

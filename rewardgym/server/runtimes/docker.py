@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from rewardgym.server.runtimes.base import Runtime, WorkerHandle, WorkerNotReady
+from rewardgym.server.runtimes.base import ImageRuntime, WorkerHandle, WorkerNotReady
 
 log = logging.getLogger("rewardgym.runtime.docker")
 
@@ -30,8 +30,6 @@ LABEL_OWNER = "rewardgym.owner"
 LABEL_IMAGE = "rewardgym.image"
 SOCKET_MOUNT = "/run/rewardgym"
 SANDBOX_MOUNT = "/run/sandbox"
-HEALTH_INTERVAL_S = 5.0
-HEALTH_FAILURES_BEFORE_RESTART = 3
 
 
 class DockerRuntimeError(Exception):
@@ -76,7 +74,9 @@ class _Replica:
         self.task: asyncio.Task[None] | None = None
 
 
-class DockerRuntime(Runtime):
+class DockerRuntime(ImageRuntime):
+    health_failures_allowed = 3  # a container under a burst of work may miss a probe or two
+
     def __init__(self, images: list[ImageSpec], owner: str = "default", socket_root: str | None = None,
                  socket_volume: str | None = None, socket_subdir: str = "", client: Any = None) -> None:
         """`socket_root` is where this process sees the sockets; containers get `socket_volume` (a named volume)
@@ -151,6 +151,9 @@ class DockerRuntime(Runtime):
         self.images.append(spec)
         return [replica.handle for replica in replicas]
 
+    def handles_of(self, image: str) -> list[WorkerHandle]:
+        return [replica.handle for replica in self._replicas.get(image, [])]
+
     async def remove_image(self, image: str) -> None:
         replicas = self._replicas.pop(image, [])
         for replica in replicas:
@@ -189,7 +192,7 @@ class DockerRuntime(Runtime):
     def _launch(self, spec: ImageSpec) -> list[_Replica]:
         replicas = []
         for index in range(spec.replicas):
-            handle = WorkerHandle(f"{spec.image}#{index}", family=spec.image)
+            handle = WorkerHandle(f"{spec.image}#{index}")
             replica = _Replica(spec, index, handle)
             replica.task = asyncio.create_task(self._supervise(replica))
             replicas.append(replica)
@@ -216,11 +219,9 @@ class DockerRuntime(Runtime):
                 socket = await self._wait_for_socket(replica)
                 handle.set_uds(socket)
                 await handle.wait_ready(replica.spec.ready_timeout_s, alive=lambda: self._running(replica))
-                handle.last_error = None
-                log.info("worker %s ready: %s", handle.name, ", ".join(env.name for env in handle.envs))
                 backoff = 0.5
-                self.on_change()
-                await self._watch(replica)
+                self.mark_ready(handle)
+                reason = await self.watch(handle, alive=lambda: asyncio.to_thread(self._running, replica))
             except (WorkerNotReady, DockerRuntimeError) as exc:
                 handle.last_error = f"{exc}{self._logs_tail(replica)}"
                 log.error("worker %s: %s", handle.name, handle.last_error)
@@ -228,35 +229,14 @@ class DockerRuntime(Runtime):
                     handle.state = "unavailable"  # never came up: a broken image, not a crash to retry forever
                     self.on_change()
                     return
+                reason = str(exc)
             if self._stopping:
                 return
-            handle.state = "starting"
-            handle.restarts += 1
-            await handle.reset_client()
-            self.on_change()
+            await self.mark_down(handle, f"container {replica.container.name if replica.container else '?'}: "
+                                         f"{reason}; replacing it in {backoff:.1f} s")
             await asyncio.to_thread(self._remove_container, replica)
-            log.warning("worker %s is down; replacing its container in %.1f s", handle.name, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
-
-    async def _watch(self, replica: _Replica) -> None:
-        """Return (by raising) when the container has exited or stopped answering its health check."""
-        failures = 0
-        next_check = time.monotonic() + HEALTH_INTERVAL_S
-        while True:
-            await asyncio.sleep(0.5)
-            if not await asyncio.to_thread(self._running, replica):
-                raise DockerRuntimeError(f"container {replica.container.name} exited")
-            if time.monotonic() < next_check:
-                continue
-            next_check = time.monotonic() + HEALTH_INTERVAL_S
-            try:
-                answer = await replica.handle.client.get("/healthz", timeout=5)
-                failures = 0 if answer.status_code == 200 else failures + 1
-            except Exception:  # noqa: BLE001 - any failure to answer counts against the worker
-                failures += 1
-            if failures >= HEALTH_FAILURES_BEFORE_RESTART:
-                raise DockerRuntimeError(f"container {replica.container.name} stopped answering /healthz")
 
     async def _wait_for_socket(self, replica: _Replica) -> str:
         deadline = time.monotonic() + replica.spec.ready_timeout_s

@@ -76,7 +76,19 @@ class LocalRuntime(Runtime):
         proc = self._procs.get(family)
         return proc.pid if proc is not None and proc.returncode is None else None
 
+    async def _until_down(self, handle: WorkerHandle, proc: asyncio.subprocess.Process) -> str:
+        """Health checks, or the process's exit, whichever says first that the worker is down."""
+        watch = asyncio.ensure_future(self.watch(handle))
+        exit_ = asyncio.ensure_future(proc.wait())
+        try:
+            await asyncio.wait({watch, exit_}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watch.cancel()
+            exit_.cancel()
+        return "its process exited" if proc.returncode is not None else watch.result()
+
     async def _supervise(self, handle: WorkerHandle) -> None:
+        """Start the worker, wait until ready, watch it, and start it again whenever it exits or stops answering."""
         backoff = 0.5
         while not self._stopping:
             proc = await asyncio.create_subprocess_exec(
@@ -86,21 +98,16 @@ class LocalRuntime(Runtime):
             self._procs[handle.name] = proc
             try:
                 await handle.wait_ready(READY_TIMEOUT_S, alive=lambda: proc.returncode is None)
-                log.info("worker %s ready (pid %d): %s", handle.name, proc.pid,
-                         ", ".join(env.name for env in handle.envs))
                 backoff = 0.5
-                self.on_change()
+                self.mark_ready(handle)
+                reason = await self._until_down(handle, proc)
             except WorkerNotReady as exc:
-                log.error("%s", exc)
-                if proc.returncode is None:
-                    proc.kill()
+                reason = str(exc)
+            if proc.returncode is None:
+                proc.kill()
             returncode = await proc.wait()
             if self._stopping:
                 return
-            handle.state = "starting"
-            handle.restarts += 1
-            await handle.reset_client()
-            self.on_change()
-            log.warning("worker %s exited with %s; restarting in %.1f s", handle.name, returncode, backoff)
+            await self.mark_down(handle, f"{reason} (exit status {returncode}); restarting in {backoff:.1f} s")
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
