@@ -39,11 +39,14 @@ def test_answer_tag_and_answer_is() -> None:
     assert last_answer_is("The answer is **C**.").text == "C"
 
 
-def test_forms_are_tried_in_the_given_order() -> None:
+def test_the_answer_stated_last_wins_among_the_accepted_forms() -> None:
     completion = "<answer>1</answer> \\boxed{2} the answer is 3"
     assert extract_answer(completion, ("boxed", "answer_tag")).text == "2"
-    assert extract_answer(completion, ("answer_tag", "boxed")).text == "1"
+    assert extract_answer(completion, ("answer_tag", "boxed")).text == "2"
+    assert extract_answer(completion, ("answer_tag",)).text == "1"
     assert extract_answer(completion, ("answer_is",)).text == "3"
+    assert extract_answer(completion).text == "3"
+    assert extract_answer("The answer is $\\boxed{4}$.").form == "boxed"
     assert extract_answer("nothing here", ("boxed", "answer_tag", "answer_is")) is None
     with pytest.raises(ValueError, match="Expected an answer form"):
         extract_answer("x", ("bogus",))  # type: ignore[arg-type]

@@ -1,29 +1,40 @@
-"""Answer extraction shared by the math family: `\\boxed{}`, `<answer>` tags, "the answer is ...".
+"""Answer extraction shared by the math family: `\\boxed{}`, `<answer>` tags, answer phrases, `####`.
 
 Every function here runs in time linear in the completion's length, without recursion and without regexes that can
 backtrack catastrophically: a completion may be 1 MB long or hold 10,000 nested braces. Which forms an environment
-accepts is its own choice (`forms=`); the first form that yields something wins, in the order given.
+accepts is its own choice (`forms=`); of those the completion uses, the one stated last wins (a later
+"The final answer is $10,455$" overrides an earlier `\\boxed{255}` of an intermediate result).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Iterator, Literal, Sequence
+
+from rewardgym_math.phrases import MAX_ANSWER_IS_CHARS, answer_after, last_answer_phrase
 
 AnswerForm = Literal["boxed", "answer_tag", "answer_is", "hashes"]
-"""`hashes` is GSM8K's `#### 18` line; environments list the forms they accept, in priority order."""
+"""`hashes` is GSM8K's `#### 18` line; `answer_is` covers the answer phrases of every supported language."""
 
 DEFAULT_FORMS: tuple[AnswerForm, ...] = ("boxed", "answer_tag", "answer_is")
-
-MAX_ANSWER_IS_CHARS = 300
-"""How much of the line after "the answer is" is taken: an answer, not the rest of an essay."""
 
 FORMAT_OK = 1.0
 FORMAT_MISSING = 0.0
 
-_BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_ANSWER_IS = re.compile(r"(?i)\b(?:final\s+)?answer(?:\s+is\b\s*:?|\s*:)")
+MAX_GLUE_CHARS = 120
+"""Boxes further apart than this are separate answers, never one answer in parts."""
+
+_BOX_COMMAND = re.compile(r"\\(?:boxed|fbox|[a-zA-Z]+boxed)\s*\{")
+_GLUE_TEXT = re.compile(r"\\(?:text|mbox|textrm|mathrm)\s*\{[^{}.]{0,60}\}")
+_GLUE = re.compile(
+    r"(?:\s|[,;&$]|\\[()\[\],;: !]|\\q?quad|\\\\|and|or|und|oder|et|ou|y|e"
+    r"|[A-Za-z](?:_\{?\w{1,3}\}?)?\s*=)*",
+    re.IGNORECASE,
+)
+_BRACE_TOKEN = re.compile(r"\\.|[{}]", re.DOTALL)
+_JOINER = re.compile(r"[,;&]|\b(?:and|or|und|oder|et|ou|y|e)\b", re.IGNORECASE)
+_LABEL_BEFORE = re.compile(r"([A-Za-z](?:_\{?\w{1,3}\}?)?)\s*=\s*(?:\$|\\\(|\\\[)?\s*$")
 _ANSWER_OPEN = "<answer>"
 _ANSWER_CLOSE = "</answer>"
 _THINK_OPEN = "<think>"
@@ -46,31 +57,72 @@ def match_braces(text: str) -> dict[int, int]:
     """
     closing: dict[int, int] = {}
     stack: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
+    for token in _BRACE_TOKEN.finditer(text):
+        char = token.group()
         if char == "{":
-            stack.append(i)
+            stack.append(token.start())
         elif char == "}" and stack:
-            closing[stack.pop()] = i
-        i += 1
+            closing[stack.pop()] = token.start()
     return closing
 
 
-def last_boxed(text: str) -> Extraction | None:
-    """The content of the last `\\boxed{...}` (or `\\fbox{...}`) whose brace is closed."""
-    openings = [m.end() - 1 for m in _BOX_COMMAND.finditer(text)]
-    if not openings:
-        return None
+@dataclass(frozen=True)
+class Box:
+    """One closed box: where its command starts, and its content's bounds."""
+
+    command: int
+    start: int
+    end: int
+
+
+def closed_boxes(text: str) -> Iterator[Box]:
+    """The `\\boxed{...}` / `\\fbox{...}` whose brace closes, last first (misspellings ending in `boxed` too)."""
+    if "}" not in text:
+        return  # nothing closes (1 MB of `\\boxed{` costs a scan in C, not a million steps in Python)
+    commands = [(m.start(), m.end() - 1) for m in _BOX_COMMAND.finditer(text)]
+    if not commands:
+        return
     closing = match_braces(text)
-    for brace in reversed(openings):
-        end = closing.get(brace)
-        if end is not None:
-            return Extraction(text=text[brace + 1 : end].strip(), form="boxed", start=brace + 1)
-    return None
+    for command, brace in reversed(commands):
+        if brace in closing:
+            yield Box(command, brace + 1, closing[brace])
+
+
+def is_glue(between: str) -> bool:
+    """True when the text between two boxes only joins them: a comma, `and`/`or` or a `\\text{...}` at least,
+    besides spaces, `\\quad`, math delimiters and labels (`y_2 =`). Boxes side by side with nothing that joins
+    them (`\\boxed{9} \\boxed{42}`) are separate answers: the last one counts.
+    """
+    if len(between) > MAX_GLUE_CHARS:
+        return False
+    words = _GLUE_TEXT.sub(" and ", between)
+    return _GLUE.fullmatch(words) is not None and _JOINER.search(words) is not None
+
+
+def last_boxed(text: str) -> Extraction | None:
+    """The last box, joined with the boxes before it that form one answer with it (the multi-box rule).
+
+    Boxes separated only by glue (`\\boxed{1}, \\boxed{2} and \\boxed{3}`,
+    `\\boxed{k = 45} \\quad\\text{and}\\quad \\boxed{n = 2}`) are one answer, their contents joined by commas,
+    each with the label written before its box (`y_1 = \\boxed{...}`); any other text ends the group.
+    """
+    boxes = closed_boxes(text)
+    last = next(boxes, None)
+    if last is None:
+        return None
+    group = [last]
+    for box in boxes:
+        if box.end >= group[0].command or not is_glue(text[box.end + 1 : group[0].command]):
+            break
+        group.insert(0, box)
+    if len(group) == 1:
+        return Extraction(text=text[group[0].start : group[0].end].strip(), form="boxed", start=group[0].start)
+    parts = []
+    for box in group:
+        label = _LABEL_BEFORE.search(text, max(0, box.command - 20), box.command)
+        content = text[box.start : box.end].strip()
+        parts.append(f"{label.group(1)} = {content}" if label else content)
+    return Extraction(text=", ".join(parts), form="boxed", start=group[0].start)
 
 
 def last_answer_tag(text: str) -> Extraction | None:
@@ -86,18 +138,12 @@ def last_answer_tag(text: str) -> Extraction | None:
 
 
 def last_answer_is(text: str) -> Extraction | None:
-    """What follows the last "the answer is" / "answer:" up to the end of its line, trimmed of punctuation."""
-    last = None
-    for last in _ANSWER_IS.finditer(text):
-        pass
-    if last is None:
+    """The answer after the last answer phrase (see `phrases.py`), trimmed of punctuation and `$...$`."""
+    phrase = last_answer_phrase(text)
+    if phrase is None:
         return None
-    start = last.end()
-    line_end = text.find("\n", start)
-    if line_end == -1:
-        line_end = len(text)
-    line_end = min(line_end, start + MAX_ANSWER_IS_CHARS)
-    answer = strip_answer_decoration(text[start:line_end])
+    answer, start = answer_after(text, phrase.end())
+    answer = strip_answer_decoration(answer)
     if not answer:
         return None
     return Extraction(text=answer, form="answer_is", start=start)
@@ -140,16 +186,19 @@ _EXTRACTORS = {"boxed": last_boxed, "answer_tag": last_answer_tag, "answer_is": 
 
 
 def extract_answer(completion: str, forms: Sequence[AnswerForm] = DEFAULT_FORMS) -> Extraction | None:
-    """The answer in the first of `forms` that the completion uses (the last occurrence of that form)."""
+    """The answer stated last among the forms in `forms` that the completion uses (each form's last occurrence)."""
+    best: Extraction | None = None
     for form in forms:
         if form not in _EXTRACTORS:
             raise ValueError(f"Expected an answer form among {sorted(_EXTRACTORS)}, got {form!r}")
         found = _EXTRACTORS[form](completion)
-        if found is not None and found.text:
-            if form == "answer_tag":
-                found = Extraction(text=strip_answer_decoration(found.text), form=form, start=found.start)
-            return found
-    return None
+        if found is None or not found.text:
+            continue
+        if form == "answer_tag":
+            found = Extraction(text=strip_answer_decoration(found.text), form=form, start=found.start)
+        if found.text and (best is None or found.start > best.start):
+            best = found
+    return best
 
 
 def format_score(completion: str, answer_start: int) -> float:

@@ -6,16 +6,15 @@ from typing import Any
 
 from pydantic import Field
 
-from math_verify import LatexExtractionConfig, parse, verify
+from math_verify import verify
 from rewardgym.sdk import Environment, Example, InvalidTask, Score, TaskModel
 
 from rewardgym_math.common import find_answer, oversized, verdict
 from rewardgym_math.exact import refutes
 from rewardgym_math.extract import AnswerForm
-
-# Only a \boxed{} is looked for, and we always hand math-verify a boxed string we built: no anchorless fallback
-# can pick up question text, and ExprExtractionConfig (which runs sympy's parse_expr) is never used.
-BOXED_ONLY = (LatexExtractionConfig(boxed_match_priority=0, try_extract_without_anchor=False),)
+from rewardgym_math.normalize import normalize_answer
+from rewardgym_math.parsing import parse_answer, sizes_differ
+from rewardgym_math.textual import label_verdict, leading_label, lone_label, text_verdict
 
 
 class MathTask(TaskModel):
@@ -23,16 +22,14 @@ class MathTask(TaskModel):
 
 
 def parse_latex_answer(latex: str) -> list[Any]:
-    """Parse one answer with math-verify's LaTeX parser; [] when it does not parse.
-
-    `parsing_timeout=None` because math-verify's timeout uses SIGALRM (main thread only): the worker's hard
-    deadline bounds this call instead.
-    """
-    return parse("\\boxed{" + latex + "}", extraction_config=BOXED_ONLY, fallback_mode="no_fallback", parsing_timeout=None)
+    """Normalize one answer (see `normalize.py`) and parse it with math-verify's LaTeX parser; [] if it does not."""
+    return parse_answer(normalize_answer(latex))
 
 
 def answers_match(gold: list[Any], pred: list[Any]) -> bool:
     """math-verify's verdict (gold first), vetoed when the exact check shows the values differ."""
+    if sizes_differ(gold[0], pred[0]):
+        return False
     if not verify(gold, pred, timeout_seconds=None):
         return False
     return not refutes(gold[0], pred[0])
@@ -55,15 +52,21 @@ class MathEnv(Environment[MathTask]):
     answer_forms: tuple[AnswerForm, ...] = ("boxed", "answer_tag", "answer_is")
 
     def score(self, task: MathTask, completion: str) -> Score:
-        gold = parse_latex_answer(task.answer)
-        if not gold:
+        gold_text = normalize_answer(task.answer)
+        gold_is_label = lone_label(gold_text) is not None or leading_label(gold_text) is not None
+        gold = [] if gold_is_label else parse_answer(gold_text)
+        if not gold and not gold_is_label:
             raise InvalidTask(f"Expected a gold answer math-verify can parse, got {task.answer!r}")
         found = find_answer(completion, self.answer_forms)
         if isinstance(found, Score):
             return found
         if (refused := oversized(found, completion)) is not None:
             return refused
-        pred = parse_latex_answer(found.text)
+        pred_text = normalize_answer(found.text)
+        decided = label_verdict(gold_text, pred_text) if gold_is_label else text_verdict(gold_text, pred_text)
+        if decided is not None or gold_is_label:
+            return verdict(bool(decided), found, completion)
+        pred = parse_answer(pred_text)
         if not pred:
             return verdict(False, found, completion, message="The extracted answer did not parse as LaTeX")
         return verdict(answers_match(gold, pred), found, completion)
