@@ -35,7 +35,7 @@ def compose_startup_s() -> float:
         raise SystemExit("no docker compose (scripts/docker-up.sh installs docker-compose)")
     port = free_port()
     env = {**os.environ, "COMPOSE_PROJECT_NAME": f"rgbench{uuid.uuid4().hex[:6]}", "REWARDGYM_PORT": str(port)}
-    families = {p.parent.name for p in ROOT.glob("environments/*/Dockerfile")}
+    families = {p.parent.name for p in ROOT.glob("environments/*/pyproject.toml")}
     command = [*compose, "-f", str(ROOT / "docker-compose.yml")]
     started = time.perf_counter()
     subprocess.run([*command, "up", "-d"], check=True, capture_output=True, env=env, timeout=300)

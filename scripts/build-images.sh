@@ -4,7 +4,9 @@
 #   2. scripts/build-base-image.sh rewardgym/base:bookworm from Debian packages (skipped when BASE_IMAGE is set)
 #   3. scripts/build-wheelhouse.sh ./wheelhouse/<image>/ from PyPI, on the host
 #   4. docker build --network none docker/gateway.Dockerfile -> rewardgym/gateway:latest
-#      and every environments/<family>/Dockerfile          -> rewardgym/<family>:latest
+#      and docker/family.Dockerfile --build-arg FAMILY=<family> -> rewardgym/<family>:latest, for every
+#      environments/<family>/pyproject.toml (a family with environments/<family>/debian-packages gets its own base
+#      image rewardgym/base-<family>:bookworm with those packages)
 #   5. sandboxes/images/build.sh   rewardgym/sandbox:latest (python3, g++, nodejs, sqlite3 from Debian packages)
 #
 # Usage: scripts/build-images.sh [--force]     (--force also rebuilds the base image and re-resolves the wheelhouse)
@@ -44,23 +46,44 @@ fi
 
 "$ROOT/scripts/build-wheelhouse.sh" "${force[@]}" 8>&-
 
-# image name, Dockerfile: the gateway, then one per family, found by globbing (a new family needs no edit here).
-images=("rewardgym/gateway:$TAG" "docker/gateway.Dockerfile")
-for df in "$ROOT"/environments/*/Dockerfile; do
-  [ -f "$df" ] || continue
-  family=$(basename "$(dirname "$df")")
-  images+=("rewardgym/$family:$TAG" "environments/$family/Dockerfile")
+# image name, Dockerfile, family (empty for the gateway): the gateway, then one per family, found by globbing
+# (a new family needs no edit here).
+images=("rewardgym/gateway:$TAG" "docker/gateway.Dockerfile" "")
+for pyproject in "$ROOT"/environments/*/pyproject.toml; do
+  family=$(basename "$(dirname "$pyproject")")
+  images+=("rewardgym/$family:$TAG" "docker/family.Dockerfile" "$family")
 done
 
+# The base image of a family: its own when it lists extra Debian packages (and no BASE_IMAGE was given).
+family_base() {
+  local family=$1 extra="$ROOT/environments/$1/debian-packages"
+  if [ ! -f "$extra" ] || [ -n "${BASE_IMAGE:-}" ]; then
+    [ -f "$extra" ] && log "BASE_IMAGE is set: $family's debian-packages are not installed; the base must have them"
+    return 0
+  fi
+  local packages
+  packages=$(grep -v '^#' "$extra" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
+  BASE_IMAGE_TAG="rewardgym/base-$family:bookworm" BASE_NAME="base-$family" \
+    BASE_PACKAGES="python3,python3-venv,$packages" "$ROOT/scripts/build-base-image.sh" "${force[@]}" 8>&-
+  echo "rewardgym/base-$family:bookworm"
+}
+
 built=()
-for ((i = 0; i < ${#images[@]}; i += 2)); do
+for ((i = 0; i < ${#images[@]}; i += 3)); do
   name=${images[i]}
   dockerfile=${images[i + 1]}
+  family=${images[i + 2]}
+  image_args=("${build_args[@]}")
+  if [ -n "$family" ]; then
+    image_args+=(--build-arg "FAMILY=$family")
+    base=$(family_base "$family")
+    [ -n "$base" ] && image_args+=(--build-arg "BASE_IMAGE=$base")
+  fi
   t0=$(date +%s)
   log "building $name from $dockerfile"
   # Legacy builder output goes to a log; shown only on failure.
   logfile=$(mktemp)
-  if ! DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} docker build --network none "${build_args[@]}" -f "$ROOT/$dockerfile" -t "$name" "$ROOT" \
+  if ! DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} docker build --network none "${image_args[@]}" -f "$ROOT/$dockerfile" -t "$name" "$ROOT" \
       >"$logfile" 2>&1; then
     tail -n 40 "$logfile" >&2
     rm -f "$logfile"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FAMILIES = sorted(p.parent.name for p in ROOT.glob("environments/*/Dockerfile"))
+FAMILIES = sorted(p.parent.name for p in ROOT.glob("environments/*/pyproject.toml"))
 IMAGES = ["rewardgym/gateway:latest", *(f"rewardgym/{family}:latest" for family in FAMILIES)]
 BUILD_TIMEOUT_S = 1800
 
