@@ -10,8 +10,10 @@ turns that into `reset`/`step` with text observations and the rule every game sh
 
 from __future__ import annotations
 
+import copy
 import string
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar
 
 import gymnasium
@@ -27,6 +29,19 @@ MAX_ACTION_CHARS = 64
 """Longer actions are read only up to this length (no game's action is longer)."""
 MAX_INVALID_IN_A_ROW = 2
 ECHO_CHARS = 24
+
+
+@cache
+def _text_space(max_length: int) -> spaces.Text:
+    return spaces.Text(max_length=max_length, charset=CHARSET)
+
+
+def text_space(max_length: int) -> spaces.Text:
+    """A `spaces.Text` over `CHARSET` with its own (lazily seeded) sampler. Copied from one built per process:
+    building the charset tables costs more than a whole wordle step, and replay makes an env per step."""
+    space = copy.copy(_text_space(max_length))
+    space._np_random = None  # type: ignore[assignment]  # gymnasium seeds it on first use
+    return space
 
 
 class InvalidMove(ValueError):
@@ -58,8 +73,8 @@ class TextGame(gymnasium.Env[str, str]):
     """How to play: the action format and the reward, shown at the start of every game."""
 
     def __init__(self) -> None:
-        self.observation_space = spaces.Text(max_length=MAX_OBSERVATION_CHARS, charset=CHARSET)
-        self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, charset=CHARSET)
+        self.observation_space = text_space(MAX_OBSERVATION_CHARS)
+        self.action_space = text_space(MAX_ACTION_CHARS)
         self.options: GenerateOptions = self.Options()
         self.turn = 0
         self.invalid_in_a_row = 0
