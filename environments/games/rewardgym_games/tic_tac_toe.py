@@ -6,7 +6,7 @@ from functools import cache
 
 from rewardgym_games.environment import GameEnvironment
 from rewardgym_games.textgame import InvalidMove, read_int
-from rewardgym_games.twoplayer import O, X, BoardGame
+from rewardgym_games.twoplayer import X, BoardGame
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
 EXPERT_ORDER = (4, 0, 2, 6, 8, 1, 3, 5, 7)

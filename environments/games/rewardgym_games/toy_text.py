@@ -37,6 +37,7 @@ def fresh(factory: type[gymnasium.Env]) -> gymnasium.Env:
 
 class GridOptions(GenerateOptions):
     difficulty: Literal["easy", "medium", "hard"] = "medium"
+    """frozen_lake: 4x4 / 6x6 / 8x8 lakes; taxi: 60 / 40 / 30 turns; cliff_walking: 50 / 25 / 15 turns."""
 
 
 class ToyTextGame(TextGame):
