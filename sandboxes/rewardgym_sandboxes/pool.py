@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from .supervisor.protocol import ProtocolError, recv_frame, send_frame
+from .supervisor.protocol import MAX_DEADLINE_S, ProtocolError, recv_frame, send_frame
 
 __all__ = ["SandboxPool", "default_pool", "isolation_summary", "tests_key"]
 
@@ -42,8 +42,11 @@ log = logging.getLogger("rewardgym.sandbox")
 
 SANDBOX_DIR_ENV = "REWARDGYM_SANDBOX_DIR"
 TEST_KEYS = ("stdin", "time_limit_s", "wall_limit_s", "memory_limit_mb", "output_limit_bytes")
-JOB_KEYS = ("language", "source", "tests", "tests_key", "stop_on_first_failure", "compile_time_limit_s")
+JOB_KEYS = ("language", "source", "tests", "tests_key", "stop_on_first_failure", "compile_time_limit_s", "deadline_s")
 CONNECT_TIMEOUT_S = 5.0
+REPLY_MARGIN_S = 1.0
+"""The supervisor is told to stop the job this long before the call's own timeout, so that its answer (IE with
+``"stopped": "deadline"``) arrives before the caller gives up on the slot."""
 PACKAGE_SOURCE = Path(__file__).resolve().parent
 
 
@@ -71,6 +74,10 @@ class _Unreachable(Exception):
     """The slot could not be connected to: the job never started there."""
 
 
+class _Unsendable(Exception):
+    """The job cannot be sent at all (past the frame limit): the job's fault, not the slot's."""
+
+
 class SandboxPool:
     """Every ``*.sock`` in ``socket_dir`` is one slot. Safe to use from many threads and processes at once."""
 
@@ -86,10 +93,13 @@ class SandboxPool:
         Blocks until a slot is free and the job is done, at most ``timeout_s`` in all (choose it with
         ``job_timeout``). Keys of the tests other than the limits and stdin (expected outputs...) are dropped
         before sending. When the job has tests, they are sent once per slot and cached there under
-        ``tests_key`` (computed with ``tests_key()`` when absent). A slot that dies mid-job, times out or
-        answers ``IE`` is recycled and the job retried once on another slot; then the result is
-        ``{"verdict": "IE", "error": ...}``. An invalid job is ``IE`` at once (``error`` starts with
-        ``"invalid job"``). Never raises for sandbox faults. The result carries ``"attempts"``."""
+        ``tests_key`` (computed with ``tests_key()`` when absent). The job carries ``deadline_s``, what is left
+        of ``timeout_s`` (less ``REPLY_MARGIN_S``): the supervisor stops it there (IE with ``"stopped":
+        "deadline"``: returned as is, the slot is fine) and, should this process die, as soon as it hangs up.
+        A slot that dies mid-job, times out or answers ``IE`` is recycled and the job retried once on another
+        slot; then the result is ``{"verdict": "IE", "error": ...}``. An invalid job is ``IE`` at once
+        (``error`` starts with ``"invalid job"``). Never raises for sandbox faults. The result carries
+        ``"attempts"``."""
         try:
             job = self._prepare(job)
         except (TypeError, ValueError) as exc:
@@ -109,6 +119,8 @@ class SandboxPool:
                 result = self._attempt(path, job, deadline)
                 result["attempts"] = attempts
                 return result
+            except _Unsendable as exc:
+                return _ie(f"invalid job: {exc}", attempts=attempts - 1)
             except _Unreachable as exc:  # never started: does not use up the retry
                 attempts -= 1
                 errors.append(str(exc))
@@ -222,7 +234,9 @@ class SandboxPool:
             result = self._exchange(sock, path, ident, first, deadline)
             if result.get("verdict") == "IE" and result.get("error") == "tests_missing" and first is not job:
                 result = self._exchange(sock, path, ident, job, deadline)
-            if result.get("verdict") == "IE" and not str(result.get("error", "")).startswith("invalid job"):
+            stopped = "stopped" in result  # the supervisor stopped it at its deadline: a healthy slot
+            if (result.get("verdict") == "IE" and not stopped
+                    and not str(result.get("error", "")).startswith("invalid job")):
                 self._recycle(path, ident)
                 error = result.get("error") or next((t.get("error") for t in result.get("tests") or []
                                                      if isinstance(t, dict) and t.get("error")), "IE")
@@ -235,9 +249,18 @@ class SandboxPool:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Anomaly("timed out before the job was sent")
+        if message.get("op") != "info":
+            budget = min(remaining - min(REPLY_MARGIN_S, remaining / 2), MAX_DEADLINE_S)
+            message = message | {"deadline_s": max(0.001, min(budget, message.get("deadline_s") or budget))}
         sock.settimeout(remaining)
         try:
             send_frame(sock, message)
+        except ProtocolError as exc:  # raised before a byte was sent: the connection is still clean
+            raise _Unsendable(str(exc)) from exc
+        except OSError as exc:
+            self._recycle(path, ident)
+            raise _Anomaly(f"{os.path.basename(path)}: {type(exc).__name__}: {exc}") from exc
+        try:
             reply = recv_frame(sock)
         except (OSError, ProtocolError) as exc:  # socket.timeout is an OSError
             self._recycle(path, ident)

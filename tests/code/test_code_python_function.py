@@ -77,6 +77,6 @@ def test_the_prompt_goes_first_unless_it_is_not_python_and_the_code_is_complete(
 
 def test_the_harness_calls_check_only_when_the_test_defines_it():
     with_check, marker = harness_program(ENV.parse_task(HUMANEVAL), "def total(xs): return 0")
-    assert "check(total)" in with_check and with_check.rstrip().endswith(f"print('\\n{marker}', flush=True)")
+    assert "\nCALL_CHECK = True\n" in with_check and f"\nMARKER = {marker!r}\n" in with_check
     plain, _ = harness_program(ENV.parse_task(MBPP), "def is_even(n): return True")
-    assert "check(" not in plain
+    assert "\nCALL_CHECK = False\n" in plain

@@ -1,9 +1,10 @@
 """`python_function`: HumanEval / MBPP style. The solution and the task's tests become one program, run once in
-the sandbox; it passes when it exits 0 after the tests ran.
+the sandbox; it passes when it exits 0 after the tests ran and printed the harness's marker.
 
-The tests run in the same process as the solution, so the solution can see (and could tamper with) them: that is
-inherent to HumanEval-style checking. A marker printed by the harness after the tests makes an early `exit(0)`
-fail; a solution that reads its own source to forge the marker is not stopped.
+The solution runs in a process of its own, the tests in the harness's (python_function_harness.py): calls of the
+entry point cross a socket and come back as plain values, so an object that claims to equal anything, builtins
+the solution overrides, an early exit and a printed marker cannot pass a test. The solution can still read the
+tests (its process is forked from the harness's), as in HumanEval.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+from pathlib import Path
 
 from pydantic import Field
 
@@ -64,13 +66,19 @@ def solution_source(task: PythonFunctionTask, code: str) -> str:
     return prompt + ("" if prompt.endswith("\n") else "\n") + code
 
 
+HARNESS = Path(__file__).with_name("python_function_harness.py").read_text(encoding="utf-8")
+_PLACEHOLDERS = 'SOLUTION = PROMPT = TEST = ENTRY_POINT = MARKER = ""  # replaced by the task\'s parts\nCALL_CHECK = False\n'
+
+
 def harness_program(task: PythonFunctionTask, solution: str) -> tuple[str, str]:
-    """The program run in the sandbox, and the marker its last stdout line must be once every test has run."""
-    body = f"{solution}\n\n\n{task.test}\n\n\n"
-    if test_defines_check(task.test):
-        body += f"check({task.entry_point})\n"
-    marker = "rewardgym-tests-passed-" + hashlib.sha256(body.encode("utf-8")).hexdigest()[:24]
-    return body + f"print('\\n{marker}', flush=True)\n", marker
+    """The program run in the sandbox (python_function_harness.py: the solution runs in a process of its own,
+    the tests in the judge's), and the marker the judge prints as its last stdout line once every test ran."""
+    marker = "rewardgym-tests-passed-" + hashlib.sha256(f"{solution}\0{task.test}".encode("utf-8")).hexdigest()[:24]
+    parts = (f"SOLUTION = {solution!r}\nPROMPT = {(task.prompt or '')!r}\nTEST = {task.test!r}\n"
+             f"ENTRY_POINT = {task.entry_point!r}\nMARKER = {marker!r}\nCALL_CHECK = {test_defines_check(task.test)!r}\n")
+    if HARNESS.count(_PLACEHOLDERS) != 1:
+        raise RuntimeError("Expected the harness's placeholders in python_function_harness.py, found none")
+    return HARNESS.replace(_PLACEHOLDERS, parts), marker
 
 
 def judge_run(run: RunOutput, marker: str) -> TestVerdict:
@@ -108,7 +116,8 @@ class PythonFunctionEnv(Environment[PythonFunctionTask]):
         if program is None:
             return Score.no_answer("Expected Python code in the completion, found none")
         source, marker = harness_program(task, solution_source(task, program.source))
-        result = run_in_sandbox(LANGUAGE, source, [limits.test("")], stop_on_first_failure=True)
+        result = run_in_sandbox(LANGUAGE, source, [limits.test("")], stop_on_first_failure=True,
+                                budget_s=self.max_timeout_s)
         if (message := python_syntax_error(result)) is not None:
             return compile_error_score(program, LANGUAGE, message, 1, partial=False)
         verdicts = [judge_run(run, marker) for run in result.runs]

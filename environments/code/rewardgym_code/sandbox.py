@@ -67,8 +67,14 @@ def tests_key(tests: list[dict[str, Any]]) -> str:
 
 
 def run_in_sandbox(language: str, source: str, tests: list[dict[str, Any]], *,
-                   stop_on_first_failure: bool) -> SandboxResult:
-    """Compile `source` once and run it on every test, in the sandbox. Raises `SandboxFailure` on any fault."""
+                   stop_on_first_failure: bool, budget_s: float | None = None) -> SandboxResult:
+    """Compile `source` once and run it on every test, in the sandbox. Raises `SandboxFailure` on any fault.
+
+    The job may take what its limits need (compile + every test's wall limit + slack, for two attempts), and at
+    most `budget_s`: the environment's longest item deadline (`max_timeout_s`; the item's own deadline does
+    not reach this process). The pool passes what is left of it to the supervisor as the job's `deadline_s`,
+    and when the worker kills this process at the item's real deadline, the supervisor sees its caller hang
+    up and stops the job at once, so the slot is free for the next item (sandboxes/README.md)."""
     job = {
         "language": language,
         "source": source,
@@ -78,6 +84,8 @@ def run_in_sandbox(language: str, source: str, tests: list[dict[str, Any]], *,
         "compile_time_limit_s": COMPILE_TIME_LIMIT_S,
     }
     timeout_s = JOB_ATTEMPTS * (COMPILE_TIME_LIMIT_S + sum(test["wall_limit_s"] for test in tests) + JOB_SLACK_S)
+    if budget_s is not None:
+        timeout_s = min(timeout_s, budget_s)
     try:
         result = default_pool().run(job, timeout_s)
     except Exception as exc:  # the pool's own failures (import, transport, bugs) are sandbox failures too

@@ -65,7 +65,8 @@ class StdioEnvironment(Environment[StdioTask]):
         if program is None:
             return Score.no_answer(f"Expected a {self.language} program in the completion, found none")
         tests = [limits.test(test.input) for test in task.tests]
-        result = run_in_sandbox(self.language, program.source, tests, stop_on_first_failure=not task.partial)
+        result = run_in_sandbox(self.language, program.source, tests, stop_on_first_failure=not task.partial,
+                                budget_s=self.max_timeout_s)
         if (message := self.compile_error(result)) is not None:
             return compile_error_score(program, self.language, message, len(tests), task.partial)
         verdicts = [judge_run(run, test, task) for run, test in zip(result.runs, task.tests)]
