@@ -119,4 +119,6 @@ def _play(env: MultiTurnEnvironment, seed: int, options: dict, actions: list[str
         total += float(reward)
         if terminated or truncated:
             break
+    if not 0.0 <= round(total, 9) <= 1.0:
+        raise EnvCheckError(f"{env.name}: seed {seed}: expected the step rewards to sum to [0, 1], got {total}")
     return observation, round(total, 9)

@@ -11,8 +11,14 @@ import pytest
 from pydantic import ValidationError
 
 from rewardgym import EpisodeOver, EpisodeTask, MultiTurnEnvironment, Status
+from rewardgym.checks import EnvCheckError, check_env
 from rewardgym.multiturn import MAX_ACTIONS, TranscriptError, format_actions, parse_actions
 from rewardgym_games import FAMILY
+from rewardgym_games.environment import GameEnvironment
+from rewardgym_games.hangman import Hangman
+from rewardgym_games.textgame import Outcome
+from rewardgym_games.wordle import Wordle
+from rewardgym_games.words import word_list
 
 ENVS: dict[str, MultiTurnEnvironment] = FAMILY.instantiate()  # type: ignore[assignment]
 
@@ -173,3 +179,48 @@ def test_strict_replay_refuses_a_step_after_the_end():
     assert env.replay(0, None, actions, strict=True).done
     with pytest.raises(EpisodeOver, match="expected no action after the game ended at action"):
         env.replay(0, None, actions + ["1"], strict=True)
+
+
+class _GlobalRandomWordle(Wordle):
+    """Breaks the rule: picks its word from the process-wide RNG instead of the seeded generator."""
+
+    def start(self, rng):
+        message = super().start(rng)
+        self.secret = random.choice(word_list("wordle_words"))
+        return message
+
+
+class _GlobalRandomWordleEnv(GameEnvironment):
+    name = "bad_wordle"
+    description = "wordle with an unseeded secret"
+    Game = _GlobalRandomWordle
+
+
+class _GreedyHangman(Hangman):
+    """Breaks the rule: pays 1 for every letter found, so an episode can earn more than 1."""
+
+    def play(self, action):
+        outcome = super().play(action)
+        return Outcome(outcome.message, reward=1.0 if action.lower() in self.secret else 0.0,
+                       terminated=outcome.terminated)
+
+
+class _GreedyHangmanEnv(GameEnvironment):
+    name = "greedy_hangman"
+    description = "hangman paying per letter"
+    Game = _GreedyHangman
+
+
+def test_check_env_catches_a_game_seeded_outside_reset():
+    """Its first observation hides the word, so gymnasium's checker passes; replaying the solution does not win."""
+    with pytest.raises(EnvCheckError, match="bad_wordle: "):
+        check_env(_GlobalRandomWordleEnv(), seeds=2)
+
+
+def test_an_episode_reward_above_one_is_an_error_not_a_score():
+    env = _GreedyHangmanEnv()
+    actions, _ = ENVS["hangman"].play_expert(0, env.Options())  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="greedy_hangman: expected an episode reward in \\[0, 1\\]"):
+        env.score(env.Task(seed=0), format_actions(actions))
+    with pytest.raises(EnvCheckError):
+        check_env(env, seeds=2)
