@@ -49,9 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--max-queued-items", type=int, default=GatewaySettings.max_queued_items,
                        help="per environment; past it, 429")
 
-    from rewardgym.worker.app import add_worker_arguments
+    worker = commands.add_parser("worker", help="host one family (started by a runtime)")
+    try:
+        from rewardgym.worker.app import add_worker_arguments
 
-    add_worker_arguments(commands.add_parser("worker", help="host one family (started by a runtime)"))
+        add_worker_arguments(worker)
+    except ModuleNotFoundError as exc:  # the SDK alone: `worker` says what to install when it is used
+        if exc.name not in SERVER_MODULES:
+            raise
 
     envs = commands.add_parser("envs", help="list environments")
     envs.add_argument("--url", help="a running server (default: the installed families)")
@@ -73,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except ModuleNotFoundError as exc:
+        if exc.name not in SERVER_MODULES:
+            raise
+        print(f"rewardgym {args.command}: expected the server dependencies ({exc.name} is missing); "
+              "install them with: pip install 'rewardgym[server]'", file=sys.stderr)
+        return 2
     except CLIError as exc:
         print(f"rewardgym {args.command}: {exc}", file=sys.stderr)
         return 2
@@ -80,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 class CLIError(Exception):
     pass
+
+
+SERVER_MODULES = frozenset({"fastapi", "starlette", "uvicorn", "httpx", "prometheus_client", "rewardgym_sandboxes"})
+"""What the `server` extra installs: the SDK alone (pydantic) cannot serve."""
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -90,7 +90,7 @@ is_own() {
 resolve() {
   local target=$1 extra=() ; read -r -a extra <<<"$2"; shift 2
   local dir="$WH/$target" stamp="$WH/.stamps/$target" tmp pyprojects=() d
-  for d in "$@"; do pyprojects+=("$d/pyproject.toml"); done
+  for d in "$@"; do pyprojects+=("${d%%\[*}/pyproject.toml"); done  # a directory may name extras: "$ROOT[server]"
   local want
   want=$(inputs_hash "$SELF" "$ROOT/constraints.txt" "${pyprojects[@]}")
   if [ "$force" = 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$dir/requirements.txt" ]; then
@@ -105,10 +105,10 @@ resolve() {
     log "$target: some dependency has no wheel; building wheels from source distributions where needed"
     cat "$tmp.log" >&2
     local had_build=()
-    for d in "$@"; do [ -d "$d/build" ] && had_build+=("$d/build"); done
+    for d in "${@%%\[*}"; do [ -d "$d/build" ] && had_build+=("$d/build"); done
     pip wheel --quiet --prefer-binary "${constraints[@]}" -w "$tmp" "$@" "${extra[@]}" "setuptools>=68" >"$tmp.log" 2>&1 || {
       cat "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; exit 1; }
-    for d in "$@"; do  # the in-tree build leftovers of our own packages, unless they were there before
+    for d in "${@%%\[*}"; do  # the in-tree build leftovers of our own packages, unless they were there before
       case " ${had_build[*]} " in *" $d/build "*) ;; *) rm -rf "$d/build" ;; esac
     done
   fi
@@ -171,9 +171,9 @@ mkdir -p "$WH/local"
 exec 9>"$WH/.lock"
 flock 9
 rm -rf "$WH"/.tmp-*
-resolve gateway "$GATEWAY_REQUIREMENTS" "$ROOT" "$ROOT/sandboxes"
+resolve gateway "$GATEWAY_REQUIREMENTS" "$ROOT[server]" "$ROOT/sandboxes"
 for fam in "${families[@]}"; do
-  resolve "$fam" "" "$ROOT" "$ROOT/sandboxes" "$ROOT/environments/$fam"
+  resolve "$fam" "" "$ROOT[server]" "$ROOT/sandboxes" "$ROOT/environments/$fam"
 done
 build_local "$ROOT"
 build_local "$ROOT/sandboxes"

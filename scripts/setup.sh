@@ -14,4 +14,4 @@ families=()
 for pyproject in environments/*/pyproject.toml; do
   families+=(-e "$(dirname "$pyproject")")
 done
-.venv/bin/python -m pip install -q -c constraints.txt -e sandboxes -e ".[test]" "${families[@]}"
+.venv/bin/python -m pip install -q -c constraints.txt -e sandboxes -e ".[server,test]" "${families[@]}"
