@@ -2,7 +2,7 @@
 
 An environment is a verifier: given a task payload (typed by a pydantic model) and one completion, it returns a
 `Score`. It never decides where it runs: the same class is hosted in-process, in a worker process, in a container
-or on another node (DESIGN.md invariant 6). Deadlines are enforced from outside, by killing the process.
+or on another node (docs/architecture.md, invariant 6). Deadlines are enforced from outside, by killing the process.
 """
 
 from __future__ import annotations
