@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from typing import Literal
 
@@ -39,10 +40,21 @@ class Scheme(BaseModel):
 
     def pair_score(self) -> dict[tuple[str, str], float]:
         """Score of every pair of letters this scheme allows."""
-        if self.matrix:
-            matrix = substitution_matrices.load(self.matrix)
-            return {(a, b): float(matrix[a][b]) for a in PROTEIN for b in PROTEIN}
-        return {(a, b): float(self.match if a == b else self.mismatch) for a in DNA for b in DNA}
+        return _pair_scores(self.matrix, self.match, self.mismatch)
+
+
+@functools.lru_cache(maxsize=None)
+def _matrix(name: str) -> substitution_matrices.Array:
+    """A named matrix, read from Biopython's data files once per process."""
+    return substitution_matrices.load(name)
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_scores(matrix: str | None, match: int, mismatch: int) -> dict[tuple[str, str], float]:
+    if matrix:
+        table = _matrix(matrix)
+        return {(a, b): float(table[a][b]) for a in PROTEIN for b in PROTEIN}
+    return {(a, b): float(match if a == b else mismatch) for a in DNA for b in DNA}
 
 
 def alphabet_of(scheme: Scheme) -> frozenset[str]:
@@ -68,7 +80,7 @@ def aligner(scheme: Scheme, mode: Literal["global", "local"]) -> PairwiseAligner
     built.mode = mode
     built.wildcard = None
     if scheme.matrix:
-        built.substitution_matrix = substitution_matrices.load(scheme.matrix)
+        built.substitution_matrix = _matrix(scheme.matrix)
     else:
         built.match_score = scheme.match
         built.mismatch_score = scheme.mismatch

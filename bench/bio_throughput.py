@@ -1,0 +1,111 @@
+"""Throughput of every bio environment: `POST /score/<env>` batches against a direct in-process loop.
+
+    .venv/bin/python bench/bio_throughput.py [--items 300] [--repeats 3] [--difficulty medium]
+
+For each environment, side by side in one run and interleaved (so both see the same machine noise): (a) the direct
+loop, the family's scoring code called in this process one item after the other (what a trainer without a reward
+server does), and (b) one batch request of the same items to the gateway (local runtime, `--processes` scoring
+processes). Items are generated tasks with their gold answers (each must score 1). Prints items/s per environment,
+the gateway/direct ratio, and names the slowest; figures go to bench/results/bio_throughput.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import Server, median, save  # noqa: E402
+from rewardgym.registry import load_family  # noqa: E402
+from rewardgym.sdk import task_rng  # noqa: E402
+from rewardgym.worker.execution import FamilyExecutor  # noqa: E402
+from rewardgym.worker.jobs import ScoreJob  # noqa: E402
+
+TARGET_ITEMS_PER_S = 200
+TARGET_RATIO = 1.5
+
+
+def gold_items(env_name: str, count: int, difficulty: str) -> list[dict]:
+    """`count` items of distinct generated tasks, each with its own reference solution."""
+    env = load_family("bio").instantiate()[env_name]
+    items = []
+    for index in range(count):
+        generated = env.generate(task_rng(env_name, 1000 + index, 0), env.Options(difficulty=difficulty))
+        items.append({"completion": generated.solution, "task": generated.task.model_dump(mode="json"),
+                      "id": str(index)})
+    return items
+
+
+def direct_loop(executor: FamilyExecutor, env_name: str, items: list[dict]) -> float:
+    started = time.perf_counter()
+    for item in items:
+        status, _ = executor.run(ScoreJob(env_name, item["task"], item["completion"]))
+        if status.value != "ok":
+            raise RuntimeError(f"{env_name}: direct loop got status {status.value}")
+    return len(items) / (time.perf_counter() - started)
+
+
+def gateway_batch(url: str, env_name: str, items: list[dict]) -> float:
+    started = time.perf_counter()
+    answer = httpx.post(f"{url}/score/{env_name}", json={"items": items}, timeout=600)
+    elapsed = time.perf_counter() - started
+    answer.raise_for_status()
+    rewards = {result["reward"] for result in answer.json()["results"]}
+    if rewards != {1.0}:
+        raise RuntimeError(f"{env_name}: gold answers through the gateway scored {rewards}")
+    return len(items) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=300, help="items per environment and run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--difficulty", default="medium", choices=["easy", "medium", "hard"])
+    parser.add_argument("--processes", type=int, default=2, help="scoring processes of the gateway's bio worker")
+    parser.add_argument("--envs", help="comma-separated subset (default: every bio environment)")
+    args = parser.parse_args()
+
+    executor = FamilyExecutor.load("bio")
+    executor.warm_up()
+    names = args.envs.split(",") if args.envs else sorted(executor.envs)
+    items = {name: gold_items(name, args.items, args.difficulty) for name in names}
+    server = Server("--families", "bio", "--processes", str(args.processes))
+    rows = {}
+    try:
+        for name in names:
+            gateway_batch(server.url, name, items[name][:20])  # warm the worker's processes for this env
+            direct_runs, gateway_runs = [], []
+            for _ in range(args.repeats):
+                direct_runs.append(direct_loop(executor, name, items[name]))
+                gateway_runs.append(gateway_batch(server.url, name, items[name]))
+            direct, gateway = median(direct_runs), median(gateway_runs)
+            rows[name] = {"direct_items_per_s": [round(r, 1) for r in direct_runs],
+                          "gateway_items_per_s": [round(r, 1) for r in gateway_runs],
+                          "median_direct_items_per_s": round(direct, 1), "median_gateway_items_per_s": round(gateway, 1),
+                          "ratio_gateway_over_direct": round(gateway / direct, 2)}
+            print(f"{name:20} direct {direct:8.1f} items/s   gateway {gateway:8.1f} items/s   "
+                  f"ratio {gateway / direct:5.2f}x", flush=True)
+    finally:
+        server.stop()
+
+    slowest = min(rows, key=lambda name: rows[name]["median_gateway_items_per_s"])
+    lowest_ratio = min(rows, key=lambda name: rows[name]["ratio_gateway_over_direct"])
+    under = [name for name, row in rows.items() if row["median_gateway_items_per_s"] < TARGET_ITEMS_PER_S]
+    print(f"slowest through the gateway: {slowest} ({rows[slowest]['median_gateway_items_per_s']} items/s); "
+          f"lowest ratio: {lowest_ratio} ({rows[lowest_ratio]['ratio_gateway_over_direct']}x); "
+          f"under {TARGET_ITEMS_PER_S} items/s: {under or 'none'}")
+    path = save("bio_throughput", {
+        "items": args.items, "repeats": args.repeats, "difficulty": args.difficulty, "processes": args.processes,
+        "envs": rows, "slowest_env": slowest, "lowest_ratio_env": lowest_ratio, "envs_under_target": under,
+        "target_items_per_s": TARGET_ITEMS_PER_S, "target_ratio": TARGET_RATIO,
+    })
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()
