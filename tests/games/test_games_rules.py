@@ -91,6 +91,8 @@ ILLEGAL = [
     ("frozen_lake", 0, "medium", [], "jump", "expected a move"),
     ("blackjack", 0, "medium", [], "double", "expected hit or stick"),
     ("minesweeper", 0, "medium", [], "0 1", "expected a row from 1 to 8"),
+    ("battleship", 0, "medium", ["1 1"], "1 1", "cell 1 1 was already shot"),
+    ("battleship", 0, "medium", [], "4", "expected a row and a column"),
 ]
 
 
@@ -132,10 +134,11 @@ def test_wordle_hard_mode_refuses_a_guess_that_ignores_a_hint():
     assert info["invalid_action"] and "hard mode" in observation and not terminated
 
 
-@pytest.mark.parametrize("name", ["wordle", "mastermind", "frozen_lake", "taxi", "cliff_walking"])
+@pytest.mark.parametrize("name", ["wordle", "mastermind", "frozen_lake", "taxi", "cliff_walking", "battleship"])
 @pytest.mark.parametrize("difficulty", DIFFICULTIES)
 def test_scripted_optimal_play_wins_every_seed_of_the_puzzles(name, difficulty):
-    """Deterministic puzzles: the expert (consistent guesses, shortest safe path) wins every game."""
+    """Puzzles without an opponent: the expert (consistent guesses, shortest safe path, the densest cell for
+    battleship) wins every game."""
     env = ENVS[name]
     for seed in SEEDS:
         actions, reward = env.play_expert(seed, env.Options(difficulty=difficulty))

@@ -2,6 +2,7 @@
 
 from rewardgym.registry import Family
 
+from rewardgym_games.battleship import BattleshipEnv
 from rewardgym_games.blackjack import BlackjackEnv
 from rewardgym_games.connect_four import ConnectFourEnv
 from rewardgym_games.hangman import HangmanEnv
@@ -24,6 +25,7 @@ FAMILY = Family(
         CliffWalkingEnv,
         HangmanEnv,
         MinesweeperEnv,
+        BattleshipEnv,
     ),
 )
 

@@ -9,7 +9,7 @@ import numpy as np
 from rewardgym.sdk import GenerateOptions
 
 from rewardgym_games.environment import GameEnvironment
-from rewardgym_games.textgame import InvalidMove, Outcome, TextGame, read_int
+from rewardgym_games.textgame import InvalidMove, Outcome, TextGame, read_cell
 
 # difficulty: (rows, columns, mines)
 SETTINGS = {"easy": (6, 6, 5), "medium": (8, 8, 10), "hard": (9, 9, 15)}
@@ -61,10 +61,7 @@ class Minesweeper(TextGame):
         return 2 * (self.rows * self.cols - len(self.mines)) + 1
 
     def play(self, action: str) -> Outcome:
-        parts = action.replace(",", " ").split()
-        if len(parts) != 2:
-            raise InvalidMove("expected a row and a column, e.g. 3 5")
-        cell = (read_int(parts[0], 1, self.rows, "a row") - 1, read_int(parts[1], 1, self.cols, "a column") - 1)
+        cell = read_cell(action, self.rows, self.cols)
         if cell in self.open:
             raise InvalidMove(f"cell {cell[0] + 1} {cell[1] + 1} is already open")
         if cell in self.mines:

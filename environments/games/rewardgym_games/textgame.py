@@ -168,3 +168,11 @@ def read_int(text: str, low: int, high: int, what: str) -> int:
     if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise InvalidMove(f"expected {what} from {low} to {high}")
     return int(text)
+
+
+def read_cell(action: str, rows: int, cols: int) -> tuple[int, int]:
+    """A grid cell written `row col` (or `row,col`), counted from 1; returned counted from 0."""
+    parts = action.replace(",", " ").split()
+    if len(parts) != 2:
+        raise InvalidMove("expected a row and a column, e.g. 3 5")
+    return read_int(parts[0], 1, rows, "a row") - 1, read_int(parts[1], 1, cols, "a column") - 1
