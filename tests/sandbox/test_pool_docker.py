@@ -5,17 +5,22 @@ job a retry (or IE, never OK/WA from the dead container) and is replaced."""
 
 from __future__ import annotations
 
+import ast
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 import importlib
 
+import hardening_cases as hardening
 import pytest
 from sandbox_support import REPO, python_job
 from test_supervisor_hostile import HOSTILE
+
+from rewardgym_sandboxes.client import run_job
 
 pytestmark = pytest.mark.docker
 
@@ -256,3 +261,99 @@ def test_container_killed_mid_job_is_retried_or_ie_and_replaced(sandbox_pool):
     assert manager.replaced > replaced_before and len(pool.slots()) == 2
     assert victim.id not in [c.id for c in manager.containers]
     _assert_clean_and_alive(manager, pool)
+
+
+# ---- issue 7 (hardening), through the containers: the cases of test_supervisor_hardening.py ----------------
+def _on_each_slot(pool, job: dict, timeout: float = 60) -> list[dict]:
+    """``job`` on every slot in turn (straight to its socket: the tests run one at a time)."""
+    return [run_job(path, job, timeout) for path in pool.slots()]
+
+
+def _next_job_passes_on_each_slot(pool, timeout: float = 30) -> None:
+    for result in _on_each_slot(pool, hardening.CORRECT, timeout):
+        assert (result["verdict"], result["tests"][0]["stdout"]) == ("OK", hardening.CORRECT_STDOUT), result
+
+
+def test_ipc_objects_of_a_job_are_gone_for_the_next_in_containers(sandbox_pool):
+    manager, pool = sandbox_pool
+    made = _on_each_slot(pool, python_job(hardening.IPC_MAKE))
+    assert [r["tests"][0]["stdout"] for r in made] == [hardening.IPC_MADE] * 2, made
+    checked = _on_each_slot(pool, python_job(hardening.IPC_CHECK))
+    assert [r["tests"][0]["stdout"] for r in checked] == [hardening.IPC_CLEAN] * 2, checked
+    _next_job_passes_on_each_slot(pool)
+    _assert_clean_and_alive(manager, pool)
+
+
+def test_a_background_process_of_test_1_is_gone_in_test_2_in_containers(sandbox_pool):
+    manager, pool = sandbox_pool
+    for result in _on_each_slot(pool, hardening.BACKGROUND_JOB):
+        assert [t["stdout"] for t in result["tests"]] == ["started\n", "gone\n"], result
+    _next_job_passes_on_each_slot(pool)
+    _assert_clean_and_alive(manager, pool)
+
+
+def test_a_job_stops_at_its_deadline_in_containers(sandbox_pool):
+    manager, pool = sandbox_pool
+    start = time.monotonic()
+    result = pool.run(hardening.SLOW_TESTS | {"deadline_s": 2.5}, 60)
+    assert (result["verdict"], result.get("stopped"), result["attempts"]) == ("IE", "deadline", 1), result
+    assert time.monotonic() - start < 4
+    assert len(pool.slots()) == 2  # a stopped job is no fault of the slot: not recycled
+    _next_job_passes_on_each_slot(pool, timeout=3)
+    _assert_clean_and_alive(manager, pool)
+
+
+def test_a_job_stops_when_its_caller_is_killed_in_containers(sandbox_pool):
+    manager, pool = sandbox_pool
+    caller = subprocess.Popen([sys.executable, "-c", (
+        "import sys\nfrom rewardgym_sandboxes.pool import SandboxPool\n"
+        f"SandboxPool({pool.socket_dir!r}).run({hardening.SLOW_TESTS!r}, 120)\n")])
+    time.sleep(2.0)  # the job is in its second test or so: the scoring process is killed at its item's deadline
+    caller.kill()
+    caller.wait()
+    start = time.monotonic()
+    _next_job_passes_on_each_slot(pool, timeout=4)  # both slots free at once, not after ~16 more seconds
+    assert time.monotonic() - start < 6
+    _assert_clean_and_alive(manager, pool)
+
+
+def test_output_of_many_tests_is_a_verdict_not_an_error_in_containers(sandbox_pool):
+    manager, pool = sandbox_pool
+    result = pool.run(hardening.NUL_OUTPUT, 180)
+    assert (result["verdict"], result["attempts"]) == ("OLE", 1), {k: v for k, v in result.items() if k != "tests"}
+    assert len(result["tests"]) == hardening.NUL_TESTS
+    _next_job_passes_on_each_slot(pool)
+    _assert_clean_and_alive(manager, pool)
+
+
+def test_cpu_of_a_child_never_waited_for_counts_in_containers(sandbox_pool):
+    manager, pool = sandbox_pool
+    result = pool.run(hardening.BUSY_CHILD_JOB, 60)
+    assert (result["verdict"], result["tests"][0]["reason"]) == ("TLE", "cpu"), result
+    _next_job_passes_on_each_slot(pool)
+    _assert_clean_and_alive(manager, pool)
+
+
+def test_files_in_a_world_writable_subdirectory_of_tmp_are_gone_in_containers(sandbox_pool):
+    manager, pool = sandbox_pool
+    for container in manager.containers:  # a world-writable dir of root's, as /tmp/.X11-unix
+        assert container.exec_run(["mkdir", "-m", "1777", "/tmp/rg-world"]).exit_code == 0
+    try:
+        wrote = _on_each_slot(pool, python_job("open('/tmp/rg-world/leak', 'w').write('x')\nprint('written')"))
+        assert [r["tests"][0]["stdout"] for r in wrote] == ["written\n"] * 2, wrote
+        seen = _on_each_slot(pool, python_job("import os\nprint(os.path.exists('/tmp/rg-world/leak'))"))
+        assert [r["tests"][0]["stdout"] for r in seen] == ["False\n"] * 2, seen
+    finally:
+        for container in manager.containers:
+            container.exec_run(["rm", "-rf", "/tmp/rg-world"])
+    _next_job_passes_on_each_slot(pool)
+    _assert_clean_and_alive(manager, pool)
+
+
+def test_no_user_namespace_mount_ptrace_or_keyring_in_containers(sandbox_pool):
+    manager, pool = sandbox_pool
+    for result in _on_each_slot(pool, python_job(hardening.NAMESPACES)):
+        attempts = ast.literal_eval(result["tests"][0]["stdout"])
+        assert attempts == dict.fromkeys(attempts, hardening.EPERM), attempts
+        assert result["isolation"]["seccomp"] is True
+    _next_job_passes_on_each_slot(pool)
