@@ -10,8 +10,6 @@ from __future__ import annotations
 import random
 from typing import Literal
 
-from pydantic import Field
-
 from rewardgym.sdk import Environment, Generated, GenerateOptions, Score, TaskModel
 
 from rewardgym_bio.answers import clean_sequence, fasta_records

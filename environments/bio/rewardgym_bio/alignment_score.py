@@ -5,12 +5,10 @@ from __future__ import annotations
 import random
 from typing import Literal
 
-from pydantic import Field
-
 from rewardgym.sdk import Environment, Generated, GenerateOptions, Score, TaskModel
 
 from rewardgym_bio.answers import parse_int
-from rewardgym_bio.common import read_answer, verdict
+from rewardgym_bio.common import exact_answer
 from rewardgym_bio.scheme import Scheme, optimal_score, random_scheme, related_pair
 
 LENGTH_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (6, 12), "medium": (20, 50), "hard": (80, 200)}
@@ -46,11 +44,7 @@ class AlignmentScoreEnv(Environment[AlignmentScoreTask]):
 
     def score(self, task: AlignmentScoreTask, completion: str) -> Score:
         gold = gold_score(task)
-        read = read_answer(completion, parse_int, "one integer")
-        if isinstance(read, Score):
-            return read
-        found, value = read
-        return verdict(value == gold, found, value=value)
+        return exact_answer(completion, parse_int, "one integer", gold)
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[AlignmentScoreTask]:
         options = AlignmentScoreOptions.model_validate(options.model_dump())

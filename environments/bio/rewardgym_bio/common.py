@@ -57,9 +57,24 @@ def read_answer(completion: str, parse: Callable[[str], T | None], expected: str
     return found, value
 
 
-def within(value: float, gold: float, tolerance: float, found: Extraction, **details: Any) -> Score:
-    """A numeric verdict: correct when |value - gold| <= tolerance."""
-    return verdict(abs(value - gold) <= tolerance, found, value=value, gold=round(gold, 6), **details)
+def exact_answer(completion: str, parse: Callable[[str], T | None], expected: str, gold: T) -> Score:
+    """Reward 1 when the parsed answer equals `gold`, else 0; `no_answer` when nothing parses."""
+    read = read_answer(completion, parse, expected)
+    if isinstance(read, Score):
+        return read
+    found, value = read
+    shown = {"length": len(value)} if isinstance(value, str) and len(value) > 60 else {"value": value}
+    return verdict(value == gold, found, **shown)
+
+
+def numeric_answer(completion: str, parse: Callable[[str], float | None], expected: str, gold: float,
+                   tolerance: float) -> Score:
+    """Reward 1 when |answer - gold| <= tolerance, else 0; `no_answer` when no number parses."""
+    read = read_answer(completion, parse, expected)
+    if isinstance(read, Score):
+        return read
+    found, value = read
+    return verdict(abs(value - gold) <= tolerance, found, value=value, gold=round(gold, 6))
 
 
 # Task validation: a task that cannot be scored raises InvalidTask (status invalid_task, reward null) ------------

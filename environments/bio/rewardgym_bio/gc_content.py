@@ -11,7 +11,7 @@ from pydantic import Field
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
 from rewardgym_bio.answers import parse_number
-from rewardgym_bio.common import random_dna, read_answer, require_dna, within, wrap
+from rewardgym_bio.common import numeric_answer, random_dna, require_dna, wrap
 
 LENGTH_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (20, 60), "medium": (100, 300), "hard": (400, 1200)}
 DEFAULT_TOLERANCE = 0.001
@@ -53,11 +53,7 @@ class GcContentEnv(Environment[GcTask]):
 
     def score(self, task: GcTask, completion: str) -> Score:
         gold = gold_fraction(task)
-        read = read_answer(completion, lambda text: parse_number(text, "fraction"), "a fraction or a percentage")
-        if isinstance(read, Score):
-            return read
-        found, value = read
-        return within(value, gold, task.tolerance + 1e-12, found)
+        return numeric_answer(completion, lambda text: parse_number(text, "fraction"), "a fraction or a percentage", gold, task.tolerance + 1e-12)
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[GcTask]:
         options = GcOptions.model_validate(options.model_dump())

@@ -16,7 +16,7 @@ from pydantic import Field
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
 from rewardgym_bio.answers import normalise_words, parse_int
-from rewardgym_bio.common import random_dna, read_answer, require_table, verdict
+from rewardgym_bio.common import exact_answer, random_dna, require_table
 
 MAX_RECORD_CHARS = 200_000
 GENES_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (2, 3), "medium": (4, 6), "hard": (7, 10)}
@@ -132,14 +132,9 @@ class GenbankQueryEnv(Environment[GenbankTask]):
     def score(self, task: GenbankTask, completion: str) -> Score:
         gold = gold_answer(task)
         if isinstance(gold, str):
-            read = read_answer(completion, lambda text: normalise_words(text) or None, "the product name")
-        else:
-            read = read_answer(completion, parse_int, "one integer")
-        if isinstance(read, Score):
-            return read
-        found, value = read
-        correct = value == (normalise_words(gold) if isinstance(gold, str) else gold)
-        return verdict(correct, found, value=value)
+            return exact_answer(completion, lambda text: normalise_words(text) or None, "the product name",
+                                normalise_words(gold))
+        return exact_answer(completion, parse_int, "one integer", gold)
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[GenbankTask]:
         options = GenbankOptions.model_validate(options.model_dump())

@@ -11,7 +11,7 @@ from pydantic import Field
 from rewardgym.sdk import Environment, Generated, GenerateOptions, Score, TaskModel
 
 from rewardgym_bio.answers import parse_number
-from rewardgym_bio.common import random_protein, read_answer, require_protein, within, wrap
+from rewardgym_bio.common import numeric_answer, random_protein, require_protein, wrap
 
 LENGTH_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (5, 15), "medium": (30, 100), "hard": (150, 400)}
 TOLERANCE = 0.05
@@ -44,12 +44,8 @@ class IsoelectricPointEnv(Environment[PiTask]):
 
     def score(self, task: PiTask, completion: str) -> Score:
         gold = gold_pi(task)
-        read = read_answer(completion, lambda text: parse_number(text.removeprefix("pI").strip(" =:"), "plain"),
-                           "a pH value")
-        if isinstance(read, Score):
-            return read
-        found, value = read
-        return within(value, gold, TOLERANCE, found)
+        return numeric_answer(completion, lambda text: parse_number(text.removeprefix("pI").strip(" =:"), "plain"),
+                              "a pH value", gold, TOLERANCE)
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[PiTask]:
         options = PiOptions.model_validate(options.model_dump())

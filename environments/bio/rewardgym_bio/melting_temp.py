@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
 from rewardgym_bio.answers import parse_number
-from rewardgym_bio.common import random_dna, read_answer, require_dna, within
+from rewardgym_bio.common import numeric_answer, random_dna, require_dna
 
 LENGTH_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (10, 14), "medium": (18, 25), "hard": (26, 40)}
 TOLERANCE_C = 0.5
@@ -111,11 +111,8 @@ class MeltingTempEnv(Environment[TmTask]):
 
     def score(self, task: TmTask, completion: str) -> Score:
         gold = gold_tm(task)
-        read = read_answer(completion, lambda text: parse_number(text, "temperature"), "a temperature in °C")
-        if isinstance(read, Score):
-            return read
-        found, value = read
-        return within(value, gold, TOLERANCE_C, found)
+        return numeric_answer(completion, lambda text: parse_number(text, "temperature"), "a temperature in °C", gold,
+                              TOLERANCE_C)
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[TmTask]:
         options = TmOptions.model_validate(options.model_dump())

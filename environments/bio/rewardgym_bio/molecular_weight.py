@@ -10,8 +10,8 @@ from pydantic import Field
 
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
-from rewardgym_bio.answers import PROTEIN, RNA, parse_number
-from rewardgym_bio.common import random_dna, random_protein, read_answer, require_dna, require_protein, within, wrap
+from rewardgym_bio.answers import RNA, parse_number
+from rewardgym_bio.common import numeric_answer, random_dna, random_protein, require_dna, require_protein, wrap
 
 LENGTH_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (8, 20), "medium": (30, 120), "hard": (150, 600)}
 RELATIVE_TOLERANCE = 0.001
@@ -75,11 +75,8 @@ class MolecularWeightEnv(Environment[WeightTask]):
 
     def score(self, task: WeightTask, completion: str) -> Score:
         gold = gold_weight(task)
-        read = read_answer(completion, lambda text: parse_number(text, "mass"), "a mass in Da")
-        if isinstance(read, Score):
-            return read
-        found, value = read
-        return within(value, gold, RELATIVE_TOLERANCE * abs(gold), found)
+        return numeric_answer(completion, lambda text: parse_number(text, "mass"), "a mass in Da", gold,
+                              RELATIVE_TOLERANCE * abs(gold))
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[WeightTask]:
         options = WeightOptions.model_validate(options.model_dump())

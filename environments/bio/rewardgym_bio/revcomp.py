@@ -11,7 +11,7 @@ from pydantic import Field
 from rewardgym.sdk import Environment, Generated, GenerateOptions, Score, TaskModel
 
 from rewardgym_bio.answers import DNA, RNA, parse_sequence
-from rewardgym_bio.common import random_dna, read_answer, require_dna, verdict, wrap
+from rewardgym_bio.common import exact_answer, random_dna, require_dna, wrap
 
 NUCLEOTIDES = DNA | RNA
 """Read as a nucleotide sequence either way: T where U is due (or the reverse) is a wrong answer, not no answer."""
@@ -48,11 +48,7 @@ class RevcompEnv(Environment[RevcompTask]):
 
     def score(self, task: RevcompTask, completion: str) -> Score:
         gold = gold_sequence(task)
-        read = read_answer(completion, lambda text: parse_sequence(text, NUCLEOTIDES), "a nucleotide sequence")
-        if isinstance(read, Score):
-            return read
-        found, answer = read
-        return verdict(answer == gold, found, length=len(answer), gold_length=len(gold))
+        return exact_answer(completion, lambda text: parse_sequence(text, NUCLEOTIDES), "a nucleotide sequence", gold)
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[RevcompTask]:
         options = RevcompOptions.model_validate(options.model_dump())

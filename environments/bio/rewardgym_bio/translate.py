@@ -11,8 +11,8 @@ from pydantic import Field
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
 from rewardgym_bio.answers import PROTEIN, parse_sequence
-from rewardgym_bio.common import (random_cds, read_answer, require_dna, require_table, sense_codons, table_label,
-                                  verdict, wrap)
+from rewardgym_bio.common import (exact_answer, random_cds, require_dna, require_table, sense_codons, table_label,
+                                  wrap)
 
 CODONS_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (6, 15), "medium": (20, 60), "hard": (80, 200)}
 GENERATED_TABLES = (1, 2, 4, 5, 11)
@@ -63,11 +63,7 @@ class TranslateEnv(Environment[TranslateTask]):
 
     def score(self, task: TranslateTask, completion: str) -> Score:
         gold = gold_protein(task)
-        read = read_answer(completion, lambda text: parse_protein(text, task.stops), "a protein sequence")
-        if isinstance(read, Score):
-            return read
-        found, answer = read
-        return verdict(answer == gold, found, length=len(answer), gold_length=len(gold))
+        return exact_answer(completion, lambda text: parse_protein(text, task.stops), "a protein sequence", gold)
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[TranslateTask]:
         options = TranslateOptions.model_validate(options.model_dump())
