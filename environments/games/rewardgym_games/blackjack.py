@@ -2,7 +2,7 @@
 
 Each hand pays `1 / hands` for a win, half that for a push, 0 for a loss, on the step that ends it; the episode
 reward is the sum, so 1 means every hand won. The deal is random, so no play wins every episode: the expert plays
-the optimal policy of Sutton & Barto (2018, figure 5.2) for exactly this game, and `generate` hands out deals it
+the optimal policy of Sutton & Barto (2018, figure 5.2) for these rules, and `generate` hands out deals it
 wins.
 """
 
