@@ -118,6 +118,69 @@ class TasksResponse(BaseModel):
     tasks: list[GeneratedTask]
 
 
+# ---- multi-turn sessions (DESIGN.md, "Multi-turn sessions"; rewardgym/worker/sessions.py) -----------------------
+
+MAX_ACTION_CHARS = 10_000
+"""Longer actions are refused unread (422): no game here has a move that long."""
+MAX_REQUEST_ID_CHARS = 200
+
+
+class SessionRequest(_Strict):
+    """`POST /v1/envs/{env}/sessions`: the game to start. The environment checks `seed` and `options` further."""
+
+    seed: int = Field(ge=0, description="Seed of the episode (gymnasium `reset(seed=...)`).")
+    options: dict[str, Any] = Field(default_factory=dict, description="The environment's options (difficulty, ...).")
+
+
+class SessionStarted(BaseModel):
+    """The answer to a new session: its id and the game's opening observation."""
+
+    session_id: str
+    env: str
+    env_version: str
+    observation: str
+    info: dict[str, Any]
+
+
+class StepRequest(_Strict):
+    """`POST /v1/sessions/{id}/step`. A step sent again with the same `request_id` gets the answer recorded for it
+    and is not played twice; without a `request_id` a retried step is a new step."""
+
+    action: str = Field(max_length=MAX_ACTION_CHARS)
+    request_id: str | None = Field(default=None, min_length=1, max_length=MAX_REQUEST_ID_CHARS)
+
+
+class StepResult(BaseModel):
+    """What one step returns, as gymnasium's `step` does. `terminated`: the game ended by its rules; `truncated`:
+    cut off by its turn limit. Either way the episode is over and further steps are refused (409)."""
+
+    observation: str
+    reward: float
+    terminated: bool
+    truncated: bool
+    info: dict[str, Any]
+
+
+class SessionState(BaseModel):
+    """`GET /v1/sessions/{id}`: where the game stands, and its transcript (which `POST /score/{env}` scores with
+    `{"task": {"seed", "options"}, "completion": json.dumps(actions)}` to the same `total_reward`)."""
+
+    session_id: str
+    env: str
+    env_version: str
+    seed: int
+    options: dict[str, Any]
+    actions: list[str]
+    observation: str
+    reward: float
+    total_reward: float
+    terminated: bool
+    truncated: bool
+    info: dict[str, Any]
+    idle_s: float
+    expires_in_s: float
+
+
 class EnvInfo(BaseModel):
     """One catalogue entry, as `GET /v1/envs` lists it."""
 

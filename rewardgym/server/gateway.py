@@ -2,7 +2,7 @@
 
 The gateway never scores anything itself. It checks requests (size, shape, item cap), admits them against a
 bounded per-environment queue (429 when full), forwards them to a ready worker, and turns any failure of that
-worker into `error` results, so a client always gets one result per item (DESIGN.md invariant 1).
+worker into `error` results, so a client always gets one result per item (docs/architecture.md, invariant 1).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from rewardgym.protocol import (
     RequestShapeError,
     ScoreRequest,
     ScoreResult,
+    SessionRequest,
     Status,
+    StepRequest,
     TasksRequest,
     count_items,
     decode_status_counts,
@@ -35,6 +37,7 @@ from rewardgym.protocol import (
 )
 from rewardgym.server.admin import install_admin_routes
 from rewardgym.server.router import Router
+from rewardgym.server.sessions import SessionRoutes
 from rewardgym.server.settings import GatewaySettings
 from rewardgym.server.runtimes.base import ImageRuntime, Runtime, WorkerHandle
 from rewardgym.server.worker_client import WorkerResponse, WorkerTimedOut, WorkerUnavailable
@@ -187,6 +190,7 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
     install_error_handlers(app)
     app.state.gateway = gateway
     app.state.router = gateway.router
+    sessions = SessionRoutes(gateway.router, gateway.settings)
     routes: list[tuple[str, str, Any, dict[str, Any]]] = [
         ("GET", "/healthz", gateway.healthz, {"tags": ["ops"]}),
         ("GET", "/readyz", gateway.readyz, {"tags": ["ops"]}),
@@ -196,6 +200,12 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
         ("POST", "/v1/envs/{env}/tasks", gateway.tasks,
          {"tags": ["catalogue"], "openapi_extra": _body_schema("TasksRequest")}),
         ("POST", "/score/{env}", gateway.score, {"tags": ["scoring"], "openapi_extra": _body_schema("ScoreRequest")}),
+        ("POST", "/v1/envs/{env}/sessions", sessions.create,
+         {"tags": ["sessions"], "openapi_extra": _body_schema("SessionRequest")}),
+        ("POST", "/v1/sessions/{session_id}/step", sessions.step,
+         {"tags": ["sessions"], "openapi_extra": _body_schema("StepRequest")}),
+        ("GET", "/v1/sessions/{session_id}", sessions.state, {"tags": ["sessions"]}),
+        ("DELETE", "/v1/sessions/{session_id}", sessions.delete, {"tags": ["sessions"]}),
     ]
     for method, path, endpoint, options in routes:
         app.add_api_route(path, endpoint, methods=[method], **options)
@@ -210,6 +220,8 @@ _SCHEMAS: dict[str, Any] = {
     "ScoreRequest": TypeAdapter(ScoreRequest).json_schema(ref_template="#/components/schemas/{model}"),
     "TasksRequest": TasksRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
     "ScoreResult": ScoreResult.model_json_schema(ref_template="#/components/schemas/{model}"),
+    "SessionRequest": SessionRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
+    "StepRequest": StepRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
 }
 
 

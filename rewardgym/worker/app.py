@@ -35,6 +35,7 @@ from rewardgym.protocol import (
 )
 from rewardgym.registry import load_family
 from rewardgym.worker.scoring import FamilyScorer, GenerationFailed
+from rewardgym.worker.sessions import install_session_routes
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_ITEMS = 100_000
@@ -118,6 +119,7 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
         except GenerationFailed as exc:
             raise HTTPProblem(422 if exc.invalid else 500, str(exc)) from exc
 
+    install_session_routes(app, scorer, pool, max_body_bytes)
     return app
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rewardgym.worker.jobs import GenerateJob, Job, ScoreJob
+from rewardgym.worker.jobs import GenerateJob, Job, ScoreJob, StepJob
+from rewardgym.worker.stepping import play_step
 from rewardgym.protocol import Status, describe_validation_error
 from rewardgym.registry import load_family
 from rewardgym.sdk import Environment, InvalidTask, task_rng
@@ -43,6 +44,8 @@ class FamilyExecutor:
             return self.score(env, job)
         if isinstance(job, GenerateJob):
             return self.generate(env, job)
+        if isinstance(job, StepJob):
+            return play_step(env, job)
         return Status.ERROR, {"message": f"unknown job type {type(job).__name__}"}
 
     def score(self, env: Environment, job: ScoreJob) -> tuple[Status, dict[str, Any]]:

@@ -23,7 +23,17 @@ class GenerateJob:
     options: dict[str, Any]
 
 
-Job = ScoreJob | GenerateJob
+@dataclass(frozen=True)
+class StepJob:
+    """A session's step: replay `actions` (the last one is the step played) from the game of (seed, options)."""
+
+    env: str
+    seed: int
+    options: dict[str, Any]
+    actions: list[str]
+
+
+Job = ScoreJob | GenerateJob | StepJob
 
 
 @dataclass(frozen=True)

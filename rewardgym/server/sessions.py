@@ -1,0 +1,118 @@
+"""The gateway's session routes: a session lives in one worker, and its public id says which, and which run of it.
+
+The gateway keeps no session state. A public session id is `<worker key>-<restarts>-<worker's session id>`: the
+worker key picks the `WorkerHandle` (a hash of its name), and `restarts` is the handle's restart count when the
+session started. A handle that restarted since (its worker exited, or failed its health checks and was replaced)
+no longer holds the session, so the session answers 410 at once, even while the new worker is starting; a worker
+that restarted without the gateway noticing refuses the old id itself (410), by its own instance prefix. Whatever
+the worker answers (404 unknown or expired, 409 episode over, 422 bad input, 429 cap, 504 step deadline) passes
+through unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from fastapi import Request
+from fastapi.responses import Response
+
+from rewardgym.http import HTTPProblem, json_response, read_body
+from rewardgym.server.router import Router
+from rewardgym.server.runtimes.base import WorkerHandle
+from rewardgym.server.settings import GatewaySettings
+from rewardgym.server.worker_client import WorkerResponse, WorkerTimedOut, WorkerUnavailable
+
+_PUBLIC_ID = re.compile(r"([0-9a-f]{8})-(\d{1,9})-([0-9a-f][0-9a-f-]{0,79})")
+PASSED_HEADERS = ("retry-after",)
+
+
+def worker_key(handle: WorkerHandle) -> str:
+    """A short stable name of a worker for session ids (its name may be a URL or an image reference)."""
+    return hashlib.blake2s(handle.name.encode(), digest_size=4).hexdigest()
+
+
+class SessionRoutes:
+    """`POST /v1/envs/{env}/sessions`, `POST /v1/sessions/{id}/step`, `GET` and `DELETE /v1/sessions/{id}`."""
+
+    def __init__(self, router: Router, settings: GatewaySettings) -> None:
+        self.router = router
+        self.settings = settings
+
+    async def create(self, env: str, request: Request) -> Response:
+        info = self.router.catalogue.get(env)
+        if info is not None and info.kind != "multi":
+            raise HTTPProblem(422, f"Expected a multi-turn environment, got {env!r}, which is single-turn: score its "
+                              f"completions with POST /score/{env}")
+        handle = self.router.pick(env)
+        body = await read_body(request, self.settings.max_body_bytes)
+        restarts = handle.restarts
+        answer = await self.call(handle, "POST", f"/v1/envs/{env}/sessions", body, "starting the session")
+        if answer.status_code != 200:
+            return _passed(answer)
+        started = answer.json()
+        started["session_id"] = f"{worker_key(handle)}-{restarts}-{started['session_id']}"
+        return json_response(started)
+
+    async def step(self, session_id: str, request: Request) -> Response:
+        handle, local_id = self.locate(session_id)
+        body = await read_body(request, self.settings.max_body_bytes)
+        return _passed(await self.call(handle, "POST", f"/v1/sessions/{local_id}/step", body, "the step"))
+
+    async def state(self, session_id: str) -> Response:
+        handle, local_id = self.locate(session_id)
+        answer = await self.call(handle, "GET", f"/v1/sessions/{local_id}", None, "reading the session")
+        if answer.status_code != 200:
+            return _passed(answer)
+        return json_response({"session_id": session_id, **answer.json()})
+
+    async def delete(self, session_id: str) -> Response:
+        handle, local_id = self.locate(session_id)
+        return _passed(await self.call(handle, "DELETE", f"/v1/sessions/{local_id}", None, "deleting the session"))
+
+    def locate(self, session_id: str) -> tuple[WorkerHandle, str]:
+        """The worker holding the session and its id there; 404 for an id no worker here handed out, 410 when
+        that worker has restarted since, 503 while it is out of rotation."""
+        match = _PUBLIC_ID.fullmatch(session_id)
+        handle = None
+        if match:
+            handle = next((h for h in self.router.handles() if worker_key(h) == match[1]), None)
+        if match is None or handle is None:
+            raise HTTPProblem(404, "Unknown session: no worker of this gateway handed out this id")
+        if handle.restarts != int(match[2]):
+            raise HTTPProblem(410, f"Session is gone: worker {handle.name} restarted since the session started "
+                              f"(last failure: {handle.last_error}); its game cannot be recovered, start a new "
+                              "session")
+        if handle.state != "ready":
+            raise HTTPProblem(503, f"Worker {handle.name}, which holds this session, is not ready",
+                              headers={"Retry-After": "1"})
+        return handle, match[3]
+
+    async def call(self, handle: WorkerHandle, method: str, path: str, body: bytes | None,
+                   what: str) -> WorkerResponse:
+        """One request to the session's worker. The step deadline is enforced there; this bound is a backstop for
+        a worker that stops answering, allowing for steps queued ahead in its scoring processes."""
+        deadline_s = max((env.max_timeout_s for env in handle.envs), default=60.0)
+        handle.inflight_items += 1
+        try:
+            rounds = math.ceil(handle.inflight_items / max(handle.processes, 1))
+            return await handle.client.request(method, path, body, timeout=deadline_s * rounds
+                                               + self.settings.worker_slack_s)
+        except WorkerTimedOut as exc:
+            raise HTTPProblem(504, f"Worker {handle.name} did not answer {what} in time; if it was a step, send it "
+                              "again with the same request_id: it is played at most once") from exc
+        except WorkerUnavailable as exc:
+            raise HTTPProblem(503, f"Worker {handle.name} failed during {what} ({type(exc).__name__}: {exc}); send "
+                              "it again (a step with the same request_id is played at most once); if the worker "
+                              "restarted, its sessions are gone and answer 410", headers={"Retry-After": "1"}) from exc
+        finally:
+            handle.inflight_items -= 1
+
+
+def _passed(answer: WorkerResponse) -> Response:
+    """The worker's answer as it is (status, JSON body, Retry-After)."""
+    headers = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
+    if answer.status_code == 204:
+        return Response(status_code=204, headers=headers)
+    return Response(answer.content, status_code=answer.status_code, media_type="application/json", headers=headers)
+
