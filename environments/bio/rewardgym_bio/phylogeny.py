@@ -45,12 +45,25 @@ Split = frozenset[str]
 
 
 def splits(tree: Tree, taxa: frozenset[str]) -> set[Split]:
-    """Non-trivial bipartitions, each written as the side without the first taxon (alphabetically)."""
+    """Non-trivial bipartitions, each written as the side without the first taxon (alphabetically).
+
+    Leaf sets are built bottom-up in one iterative post-order pass (no per-clade `get_terminals`, no recursion).
+    """
     anchor = min(taxa)
+    below: dict[int, frozenset[str]] = {}
+    stack = [(tree.root, False)]
+    while stack:
+        clade, children_done = stack.pop()
+        if not clade.clades:
+            below[id(clade)] = frozenset([clade.name])
+        elif children_done:
+            below[id(clade)] = frozenset().union(*(below[id(child)] for child in clade.clades))
+        else:
+            stack.append((clade, True))
+            stack.extend((child, False) for child in clade.clades)
     found = set()
-    for clade in tree.find_clades():
-        below = frozenset(leaf.name for leaf in clade.get_terminals())
-        side = below if anchor not in below else taxa - below
+    for leaves in below.values():
+        side = leaves if anchor not in leaves else taxa - leaves
         if 2 <= len(side) <= len(taxa) - 2:
             found.add(side)
     return found
