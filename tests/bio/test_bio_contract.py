@@ -42,7 +42,9 @@ SIZE: dict[str, Callable[[TaskModel], int]] = {
 
 GARBAGE = ["", "   ", "I am not sure.", "The answer is left as an exercise.", "<answer></answer>", "\\boxed{}",
            "<answer>open", "\\boxed{" * 5_000, "<answer>" + "}{" * 5_000 + "</answer>",
-           "<answer>¯\\_(ツ)_/¯</answer>", "<answer>" + "Ω" * 200_000 + "</answer>"]
+           "<answer>¯\\_(ツ)_/¯</answer>", "<answer>" + "Ω" * 200_000 + "</answer>",
+           "<answer>" + "1" * 5_000 + "</answer>", "<answer>" + "7" * 1_000_000 + "</answer>",
+           "<answer>" + "A-\n" * 40_000 + "</answer>"]
 
 
 def test_family_lists_the_eleven_checked_and_four_constructive_environments() -> None:

@@ -14,7 +14,8 @@ from rewardgym.sdk import Environment, Generated, GenerateOptions, Score, TaskMo
 
 from rewardgym_bio.answers import clean_sequence, fasta_records
 from rewardgym_bio.common import find_answer, unreadable
-from rewardgym_bio.scheme import Scheme, aligner, alphabet_of, optimal_score, random_scheme, related_pair, require_pair
+from rewardgym_bio.scheme import (MAX_ALIGN_LENGTH, Scheme, aligner, alphabet_of, optimal_score, random_scheme,
+                                  related_pair, require_pair)
 
 REWARD_OPTIMAL = 1.0
 PARTIAL_WEIGHT = 0.5
@@ -23,6 +24,8 @@ REWARD_INVALID = 0.0
 
 LENGTH_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (6, 12), "medium": (20, 40), "hard": (60, 120)}
 GAP = "-"
+MAX_ROWS_CHARS = 4 * MAX_ALIGN_LENGTH + 1_000
+"""Two rows are at most twice the longest input each, plus labels or headers; longer answers are not read."""
 
 
 class AlignmentTask(TaskModel):
@@ -38,6 +41,8 @@ class AlignmentOptions(GenerateOptions):
 
 def parse_rows(text: str) -> tuple[str, str] | None:
     """Two gapped rows: two FASTA records, or the two non-empty lines (a leading `A:`/`seq_a:` label dropped)."""
+    if len(text) > MAX_ROWS_CHARS:
+        return None
     if ">" in text:
         rows = [clean_sequence(record, keep=GAP + ".") for record in fasta_records(text) if record.strip()]
     else:

@@ -185,6 +185,8 @@ def parse_number(text: str, quantity: Quantity = "plain") -> float | None:
 
 # Integers and lists ----------------------------------------------------------------------------------------------
 
+MAX_LIST_INTEGER_DIGITS = 12
+"""No position or length has more digits; Python refuses to convert very long digit strings anyway."""
 _INTEGER = re.compile(r"-?\s*(?:\d{1,3}(?:,\d{3})+|\d+)")
 _NONE_WORDS = frozenset({"none", "no cuts", "no sites", "empty", "[]", "{}", "{ }", "∅", "\\emptyset", "nothing"})
 
@@ -200,12 +202,16 @@ def parse_int_list(text: str) -> list[int] | None:
         return []
     if len(stripped) > MAX_ANSWER_CHARS or re.search(r"[^\d\s,;\[\](){}]", stripped):
         return None
-    values = [int(token) for token in re.findall(r"\d+", stripped)]
-    return values or None
+    tokens = re.findall(r"\d+", stripped)
+    if not tokens or any(len(token) > MAX_LIST_INTEGER_DIGITS for token in tokens):
+        return None
+    return [int(token) for token in tokens]
 
 
 def parse_int(text: str) -> int | None:
     """One integer (a sign and thousands separators allowed): `-42`, `1,234`; None for anything else."""
+    if len(text) > MAX_NUMBER_CHARS:
+        return None
     match = _INTEGER.fullmatch(text.translate(_MINUS).strip().rstrip("."))
     return int(re.sub(r"[\s,]", "", match.group(0))) if match else None
 

@@ -9,7 +9,7 @@ from Bio.Data import CodonTable
 
 from rewardgym.sdk import InvalidTask, Score
 
-from rewardgym_bio.answers import DNA, PROTEIN, Extraction, extract_answer
+from rewardgym_bio.answers import DNA, MAX_ANSWER_CHARS, PROTEIN, Extraction, extract_answer
 
 REWARD_CORRECT = 1.0
 REWARD_WRONG = 0.0
@@ -31,6 +31,8 @@ def find_answer(completion: str) -> Extraction | Score:
     if found is None:
         return Score.no_answer("Expected the answer in <answer>...</answer> or \\boxed{...}, found none",
                                extracted=None)
+    if len(found.text) > MAX_ANSWER_CHARS:  # every parser below may then assume bounded input
+        return unreadable(found, f"an answer of at most {MAX_ANSWER_CHARS} characters")
     return found
 
 

@@ -20,6 +20,8 @@ REWARD_WRONG = 0.0
 
 CODONS_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (8, 15), "medium": (30, 80), "hard": (120, 300)}
 MAX_GENERATION_TRIES = 100
+MAX_EFFECT_CHARS = 500
+"""'missense, p.Lys12Arg' with some prose around it; longer text is not read."""
 
 Effect = Literal["synonymous", "missense", "nonsense"]
 _CLASS_WORDS: dict[str, Effect] = {
@@ -71,6 +73,8 @@ def gold_effect(task: MutationTask) -> tuple[Effect, str]:
 
 def parse_effect(text: str) -> tuple[Effect | None, str | None]:
     """The class named (first class word) and the protein change, each None when absent."""
+    if len(text) > MAX_EFFECT_CHARS:
+        return None, None
     found_class = _CLASS_RE.search(text)
     effect = _CLASS_WORDS[normalise_words(found_class.group(1)).replace("_", " ")] if found_class else None
     change = None

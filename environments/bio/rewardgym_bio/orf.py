@@ -17,7 +17,7 @@ from pydantic import Field
 
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
-from rewardgym_bio.answers import PROTEIN, Extraction, parse_sequence
+from rewardgym_bio.answers import MAX_NUMBER_CHARS, PROTEIN, Extraction, parse_sequence
 from rewardgym_bio.common import (find_answer, random_dna, require_dna, require_table, sense_codons, table_label,
                                   unreadable, verdict, wrap)
 
@@ -92,6 +92,8 @@ _STRAND_SIGN = re.compile(r"(?<![\d])([+\-−])\s*1?(?!\d)")
 
 def parse_coordinates(text: str) -> tuple[int, int, str] | None:
     """`120..455 (+)`, `start=120, end=455, strand=-`, `120, 455, -1`, `complement(120..455)`."""
+    if len(text) > MAX_NUMBER_CHARS:  # the range regex backtracks over long digit runs: bound its input
+        return None
     if (m := _COMPLEMENT.search(text)) is not None:
         return int(m.group(1)), int(m.group(2)), "-"
     text = re.sub(r"(?i)\b(start|end|strand|position|positions|from)\b\s*[:=]?", " ", text)

@@ -31,6 +31,8 @@ ENDS_TRIED = 25
 """Primer end positions the generator tries per strand (drawn from the span): Tm_NN costs ~0.5 ms a call."""
 MAX_GENERATION_TRIES = 50
 MAX_PRIMER_LENGTH = 60
+MAX_PRIMERS_CHARS = 2_000
+"""Two labelled primers with headers fit easily; longer answers are not read."""
 
 _LABELLED = re.compile(r"(?i)\b(forward|fwd|reverse|rev)\b[^:=\n]*[:=]?\s*([^\n,;]+)")
 
@@ -55,6 +57,8 @@ class PrimerOptions(GenerateOptions):
 
 def parse_primers(text: str) -> tuple[str, str] | None:
     """`forward: ACGT..., reverse: TTGA...` (labels in any order), two FASTA records, or two lines in order."""
+    if len(text) > MAX_PRIMERS_CHARS:
+        return None
     labelled: dict[str, str] = {}
     if ">" in text:
         records = [record for record in fasta_records(text) if record.strip()]
