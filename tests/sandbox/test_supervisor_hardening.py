@@ -131,3 +131,33 @@ def test_the_sandbox_tmp_is_private_and_capped(supervisor):
     size, listing = result["tests"][0]["stdout"].split(" ", 1)
     assert int(size) == 64 and ast.literal_eval(listing) == [os.path.basename(supervisor.work_root)], result
     assert_next_job_passes(supervisor)
+
+
+def test_ipc_objects_of_the_uid_are_removed_where_no_namespace_can_be_made():
+    """The containers' way (no CAP_SYS_ADMIN there, so no IPC namespace per job), run here in a throwaway IPC
+    namespace of its own: every object the uid created goes."""
+    from rewardgym_sandboxes.supervisor.cleanup import run_as
+    from rewardgym_sandboxes.supervisor.ipc import remove_ipc_of, sysv_objects
+    from rewardgym_sandboxes.supervisor.isolation import enter_new_ipcns
+
+    uid = 62999
+    pid = os.fork()
+    if pid == 0:  # a child in its own IPC namespace, so nothing of the host's is touched
+        code = 1
+        try:
+            assert enter_new_ipcns()
+            run_as(uid, _make_ipc_objects)
+            made = sysv_objects(uid)
+            left = remove_ipc_of(uid)
+            code = 0 if sorted(made) == ["msg", "sem", "shm"] and not left and not sysv_objects(uid) else 2
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def _make_ipc_objects() -> None:
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmget(0, 1 << 20, 0o1600)  # IPC_PRIVATE
+    libc.msgget(0, 0o1600)
+    libc.semget(0, 1, 0o1600)

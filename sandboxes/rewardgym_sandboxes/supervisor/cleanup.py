@@ -52,19 +52,24 @@ def reap_children() -> None:
             return
 
 
-def _kill_all_as(uid: int) -> None:
-    """kill(-1, SIGKILL) from a helper running as ``uid``: signals every process of that uid in one pass
-    of the kernel's task list, so a fork bomb cannot outrun it."""
+def run_as(uid: int, action) -> None:
+    """Run ``action()`` in a forked helper that has become ``uid`` (all uids, gid, no groups), and wait for it."""
     pid = os.fork()
     if pid == 0:
         try:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-            os.kill(-1, signal.SIGKILL)
+            action()
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+
+
+def _kill_all_as(uid: int) -> None:
+    """kill(-1, SIGKILL) from a helper running as ``uid``: signals every process of that uid in one pass
+    of the kernel's task list, so a fork bomb cannot outrun it."""
+    run_as(uid, lambda: os.kill(-1, signal.SIGKILL))
 
 
 def kill_uid(uid: int, *, as_root: bool, extra_pids: list[int] = (), rounds: int = 100) -> list[int]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import ctypes
 import os
 
+from .cleanup import run_as
+
 IPC_RMID = 0
 SYSV_FILES = {"shm": ("/proc/sysvipc/shm", "shmid"), "msg": ("/proc/sysvipc/msg", "msqid"),
               "sem": ("/proc/sysvipc/sem", "semid")}
@@ -53,34 +55,29 @@ def mqueues(uid: int) -> list[str]:
     return out
 
 
+def _remove_all(uid: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for kind, ids in sysv_objects(uid).items():
+        for ident in ids:
+            if kind == "shm":
+                libc.shmctl(ident, IPC_RMID, None)
+            elif kind == "msg":
+                libc.msgctl(ident, IPC_RMID, None)
+            else:
+                libc.semctl(ident, 0, IPC_RMID)
+    for path in mqueues(uid):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def remove_ipc_of(uid: int) -> dict[str, list]:
     """Remove every SysV object and POSIX message queue of ``uid`` (as that uid, in a forked helper); returns
     what is still there afterwards (empty when all went)."""
     if not sysv_objects(uid) and not mqueues(uid):
         return {}
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            libc = ctypes.CDLL(None, use_errno=True)
-            for kind, ids in sysv_objects(uid).items():
-                for ident in ids:
-                    if kind == "shm":
-                        libc.shmctl(ident, IPC_RMID, None)
-                    elif kind == "msg":
-                        libc.msgctl(ident, IPC_RMID, None)
-                    else:
-                        libc.semctl(ident, 0, IPC_RMID)
-            for path in mqueues(uid):
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+    run_as(uid, lambda: _remove_all(uid))
     left = sysv_objects(uid)
     queues = mqueues(uid)
     return left | ({"mqueue": queues} if queues else {})
