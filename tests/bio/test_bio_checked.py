@@ -4,14 +4,17 @@ number just outside the tolerance."""
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
+from Bio import Restriction
 from Bio.Seq import Seq
 
 from rewardgym.protocol import Status
 from rewardgym.sdk import Environment, InvalidTask, task_rng
 from rewardgym_bio import FAMILY
+from rewardgym_bio.restriction import fragment_lengths
 
 ENVS = FAMILY.instantiate()
 SEEDS = range(20)
@@ -253,3 +256,20 @@ def test_bad_tasks_are_invalid(name: str, payload: dict, message: str) -> None:
     env = ENVS[name]
     with pytest.raises(InvalidTask, match=re.escape(message)):
         env.score(env.parse_task(payload), "<answer>1</answer>")
+
+
+def test_fragment_lengths_agree_with_biopython_catalyse() -> None:
+    """Our fragment rule (needed for enzyme panels) gives what `catalyse` gives for one enzyme."""
+    rng = random.Random(5)
+    for _ in range(200):
+        length = rng.randint(30, 200)
+        sequence = "".join(rng.choice("ACGT") for _ in range(length))
+        for _ in range(rng.randint(0, 3)):
+            at = rng.randrange(0, length - 6)
+            sequence = sequence[:at] + "GAATTC" + sequence[at + 6 :]
+        if rng.random() < 0.3:
+            sequence = "ATTC" + sequence[4:-2] + "GA"  # a site across the origin
+        for linear in (True, False):
+            positions = sorted(set(Restriction.EcoRI.search(Seq(sequence), linear=linear)))
+            expected = sorted(len(piece) for piece in Restriction.EcoRI.catalyse(Seq(sequence), linear=linear))
+            assert fragment_lengths(positions, length, "linear" if linear else "circular") == expected
