@@ -273,3 +273,44 @@ def test_fragment_lengths_agree_with_biopython_catalyse() -> None:
             positions = sorted(set(Restriction.EcoRI.search(Seq(sequence), linear=linear)))
             expected = sorted(len(piece) for piece in Restriction.EcoRI.catalyse(Seq(sequence), linear=linear))
             assert fragment_lengths(positions, length, "linear" if linear else "circular") == expected
+
+
+FORMS = [
+    ("dna_revcomp", {"sequence": "AACCGT", "operation": "reverse_complement"},
+     ["<answer>ACGGTT</answer>", "\\boxed{acggtt}", "<answer>\n>rc\nACG\nGTT\n</answer>", "<answer>5'-ACGGTT-3'</answer>",
+      "<answer>`ACGGTT`</answer>", "\\boxed{\\text{ACGGTT}}", "<answer>**ACG GTT**</answer>"]),
+    ("dna_revcomp", {"sequence": "AACCGT", "operation": "transcribe"}, ["<answer>AACCGU</answer>", "\\boxed{aaccgu}"]),
+    ("dna_translate", {"sequence": "ATGTGAAAATAA", "table": 2},
+     ["<answer>MWK</answer>", "<answer>MWK*</answer>", "<answer>Met-Trp-Lys</answer>", "\\boxed{M W K}",
+      "<answer>>protein\nMWK</answer>"]),
+    ("dna_translate", {"sequence": "ATGTGAAAATAA", "table": 1, "stops": "stops_as_star"},
+     ["<answer>M*K*</answer>", "\\boxed{m*k*}"]),
+    ("gc_content", {"sequence": "GGCA"},
+     ["<answer>0.75</answer>", "<answer>75%</answer>", "<answer>75</answer>", "\\boxed{75\\%}", "<answer>0,75</answer>",
+      "<answer>$0.750$</answer>"]),
+    ("molecular_weight", {"sequence": "ACGT", "seq_type": "DNA"},
+     ["<answer>1253.8 Da</answer>", "<answer>1,253.8 Da</answer>", "<answer>1.2538 kDa</answer>",
+      "<answer>1253.8 g/mol</answer>", "\\boxed{1253.8\\,\\text{Da}}", "<answer>1253.8</answer>",
+      "<answer>≈ 1253.8 Da</answer>", "<answer>1.2538e3 Da</answer>"]),
+    ("melting_temp", {"sequence": "ACGTACGTAC", "method": "wallace"},
+     ["<answer>30 °C</answer>", "<answer>30°C</answer>", "<answer>30 C</answer>", "<answer>30.0 ℃</answer>",
+      "\\boxed{30^\\circ C}", "\\boxed{30^{\\circ}\\text{C}}", "<answer>30</answer>", "<answer>30 degrees C</answer>"]),
+    ("restriction_digest", {"sequence": "AAAAGAATTCAAAAAAAAAAGGATCCAAAA", "enzymes": ["EcoRI", "BamHI"],
+                            "topology": "linear", "report": "cut_positions"},
+     ["<answer>6, 22</answer>", "<answer>[6, 22]</answer>", "<answer>6 22</answer>", "<answer>6;22</answer>",
+      "\\boxed{6, 22}", "<answer>22, 6</answer>"]),
+    ("alignment_score", {"seq_a": "ACGT", "seq_b": "ACT", "mode": "global", "scheme": {}},
+     ["<answer>1</answer>", "\\boxed{1}", "<answer>1.</answer>"]),
+    ("orf_finder", {"sequence": "CCATGAAACCCGGGTAACC", "min_protein_length": 3, "report": "coordinates"},
+     ["<answer>3, 17, +</answer>", "<answer>3..17 (+)</answer>", "<answer>start=3, end=17, strand=+</answer>",
+      "<answer>3-17, forward strand</answer>", "<answer>17, 3, +1</answer>"]),
+]
+
+
+@pytest.mark.parametrize(("name", "payload", "completions"), FORMS, ids=[f"{f[0]}-{i}" for i, f in enumerate(FORMS)])
+def test_accepted_answer_forms(name: str, payload: dict, completions: list[str]) -> None:
+    env = ENVS[name]
+    task = env.parse_task(payload)
+    for completion in completions:
+        result = env.score(task, completion)
+        assert (result.status, result.reward) == (Status.OK, 1.0), (completion, result)

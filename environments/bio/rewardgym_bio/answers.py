@@ -148,7 +148,8 @@ _NUMBER = re.compile(
     r"(?:([.,])(\d+))?(?:\s*(?:[eE]|[x×]\s*10\s*\^?)\s*\{?([+-]?\d+)\}?)?")
 _UNITS: dict[Quantity, tuple[tuple[str, float], ...]] = {
     "mass": (("kda", 1000.0), ("kilodalton", 1000.0), ("da", 1.0), ("dalton", 1.0), ("g/mol", 1.0)),
-    "temperature": (("°c", 1.0), ("℃", 1.0), ("degc", 1.0), ("degrees", 1.0), ("c", 1.0)),
+    "temperature": (("°c", 1.0), ("℃", 1.0), ("degc", 1.0), ("degrees", 1.0), ("degreesc", 1.0), ("celsius", 1.0),
+                    ("degreescelsius", 1.0), ("°celsius", 1.0), ("c", 1.0)),
     "fraction": (("%", 0.01), ("percent", 0.01)),
     "plain": (),
 }
