@@ -27,10 +27,11 @@ def gold_number(answer: str) -> Fraction:
 
 class Gsm8kEnv(Environment[Gsm8kTask]):
     name = "gsm8k"
-    version = "1.0.0"
+    version = "1.1.0"
     description = (
-        "Numeric final answers (GSM8K). Extraction: the last '#### <answer>' line, else the last \\boxed{...}, else "
-        "<answer>...</answer>, else the line after the last 'the answer is' / 'answer:'. From that text the first "
+        "Numeric final answers (GSM8K). Extraction: the answer stated last among a '#### <answer>' line, "
+        "\\boxed{...}, <answer>...</answer> and an answer phrase ('the answer is', 'Answer:', 'A resposta é', "
+        "'La respuesta es', 'La réponse est', 'Die Antwort ist', ...; the sentence after it). From that text the first "
         "number is read (after the last '=' if any): thousands separators (1,000), '$', LaTeX \\text{} and trailing "
         "units ('18 dollars', '18 cm') are ignored, decimals are exact (18.0 == 18), negatives and \\frac{a}{b} or "
         "a/b allowed. Compared exactly as fractions. Reward: 1.0 if equal to the gold number, else 0.0; no answer "

@@ -37,17 +37,20 @@ def answers_match(gold: list[Any], pred: list[Any]) -> bool:
 
 class MathEnv(Environment[MathTask]):
     name = "math"
-    version = "1.0.0"
+    version = "1.1.0"
     description = (
-        "Free-form math answers. Extraction: the last \\boxed{...} (or \\fbox), else the last <answer>...</answer>, "
-        "else the text after the last 'the answer is' / 'answer:' on its line. The extracted LaTeX and the gold "
-        "(wrapped in \\boxed{}) are parsed by math-verify and compared with verify(gold, prediction): equivalent "
-        "expressions, fractions vs decimals, sets in any order, intervals, matrices, equations, percent and units. "
-        "math-verify's false positives (values within 1e-15, equations without solutions) are removed by an exact "
-        "symbolic check. Reward: 1.0 if equivalent, else 0.0; no extractable answer -> status no_answer, reward 0. "
-        "Components: correct (= reward), format (1.0 when a <think>...</think> block precedes the answer; reported, "
-        "not added to the reward)."
+        "Free-form math answers. Extraction: the answer stated last among \\boxed{...} (boxes joined by commas or "
+        "'and' form one answer), <answer>...</answer> and an answer phrase ('the answer is', 'Final Answer:', "
+        "'A resposta é', 'La respuesta es', 'La réponse est', 'Die Antwort ist', ...: the math right after it, not "
+        "the rest of the line). Both answers are normalized (thousands separators, trailing punctuation, plain-text "
+        "and unicode notation, scientific notation, repeating decimals, mixed numbers, \\pm) and compared: "
+        "identical text, choice letters as labels, a decimal gold at the precision it states, then math-verify's "
+        "verify(gold, prediction) (equivalent expressions, fractions vs decimals, sets, intervals, matrices, "
+        "equations, percent and units) with an exact symbolic check that removes its false positives. Reward: 1.0 "
+        "if equivalent, else 0.0; no extractable answer -> status no_answer, reward 0. Components: correct "
+        "(= reward), format (1.0 when a <think>...</think> block precedes the answer; reported, not added)."
     )
+
     Task = MathTask
     answer_forms: tuple[AnswerForm, ...] = ("boxed", "answer_tag", "answer_is")
 

@@ -15,8 +15,13 @@ LETTERS = "ABCDEFGHIJ"
 MAX_CHOICES = len(LETTERS)
 
 _WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mathbf|textrm|mathit)\{([^{}]*)\}")
-# A letter at the start of the answer: "C", "(C)", "C)", "C.", "[C]", "C: 42", "option C", "choice (C)".
-_LEADING_LETTER = re.compile(r"^(?:(?i:option|choice)\s+)?[(\[]?([A-J])(?:[)\]]|(?=[\s.:,;]|$))")
+# A letter at the start of the answer: "C", "(C)", "C)", "C.", "[C]", "C: 42", "option C", "choice (C)", and the
+# same in Portuguese, Spanish, French and German ("a alternativa C", "la opción C", "l'option C", "Antwort C").
+_OPTION_WORD = (
+    r"(?i:(?:the|a|o|la|le|l'|die)\s*)?"
+    r"(?i:option|choice|letter|opção|opcao|alternativa|letra|opción|opcion|choix|lettre|antwort|auswahl)"
+)
+_LEADING_LETTER = re.compile(rf"^(?:{_OPTION_WORD}\s+)?[(\[]?([A-J])(?:[)\]]|(?=[\s.:,;]|$))")
 # A final line that is only a letter: "(C)", "**C**", "C." — the bare form, anchored to the completion's end.
 _BARE_LAST_LINE = re.compile(r"[*_\s]*\(([A-J])\)[*_\s.]*|[*_\s]*([A-J])[*_\s]*\.?")
 
@@ -78,11 +83,13 @@ def bare_last_line(completion: str) -> Extraction | None:
 
 class MultipleChoiceEnv(Environment[MultipleChoiceTask]):
     name = "multiple_choice"
-    version = "1.0.0"
+    version = "1.1.0"
     description = (
-        "Multiple choice, letters A-J. Extraction: the last \\boxed{...}, else <answer>...</answer>, else the text "
-        "after the last 'the answer is' / 'answer:', else a final line that is only the letter ('(C)', '**C**'). "
-        "The letter is read from the start of that text: 'C', '(C)', 'C)', '\\text{(C)}', 'option C', 'C: 42'; "
+        "Multiple choice, letters A-J. Extraction: the answer stated last among \\boxed{...}, <answer>...</answer> "
+        "and an answer phrase ('the answer is', 'Answer:', 'A resposta é', 'La respuesta es', 'La réponse est', "
+        "'Die Antwort ist', ...), else a final line that is only the letter ('(C)', '**C**'). "
+        "The letter is read from the start of that text: 'C', '(C)', 'C)', '\\text{(C)}', 'option C', 'C: 42', "
+        "'la opción C'; "
         "when the task lists choices, an answer equal to a choice's text counts as its letter. Reward: 1.0 if the "
         "letter is the gold one, else 0.0; no answer or no letter -> status no_answer. Components: correct "
         "(= reward), format (1.0 when a <think>...</think> block precedes the answer; reported, not added)."

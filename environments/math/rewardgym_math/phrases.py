@@ -92,10 +92,26 @@ def answer_after(text: str, start: int) -> tuple[str, int]:
     if spans is not None:
         return spans[0], start + spans[1]
     sentence = window[: _sentence_end(window)]
-    first_word = _WORD.match(sentence)
-    if first_word is not None and len(first_word.group(0)) > 1 and first_word.group(0).lower() not in _MATH_WORDS:
+    if _opens_with_prose(sentence):
         return _answer_in_prose(sentence, start)
     return leading_math(sentence), start
+
+
+def _is_prose_word(word: str) -> bool:
+    return len(word) > 1 and word.lower() not in _MATH_WORDS
+
+
+def _opens_with_prose(sentence: str) -> bool:
+    """A word that is not math opens the sentence, or a one-letter article before one (`a alternativa B`, `l'option`)."""
+    first = _WORD.match(sentence)
+    if first is None:
+        return False
+    if _is_prose_word(first.group(0)):
+        return True
+    second = _WORD.match(sentence, first.end() + 1)
+    return (first.group(0).islower() and sentence[first.end() : first.end() + 1] in (" ", "'", "\u2019")
+            and second is not None
+            and _is_prose_word(second.group(0)))
 
 
 def _joined_spans(text: str) -> tuple[str, int] | None:
@@ -176,7 +192,7 @@ def leading_math(text: str) -> str:
         elif char.isalpha():
             word = _WORD.match(text, index)
             lowered = word.group(0).lower() if word else char
-            if len(lowered) > 1 and lowered not in _MATH_WORDS and lowered not in _CONNECTORS:
+            if _is_prose_word(lowered) and lowered not in _CONNECTORS:
                 break
             index = word.end() if word else index + 1
             if lowered not in _CONNECTORS:
