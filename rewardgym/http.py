@@ -6,6 +6,7 @@ opaque 500 and logged (never a traceback on the wire).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -14,7 +15,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rewardgym.text import replace_lone_surrogates
+
 log = logging.getLogger("rewardgym.http")
+
+BODY_IDLE_TIMEOUT_S = 30.0
+"""The longest pause allowed between two pieces of a request body."""
 
 
 class HTTPProblem(Exception):
@@ -28,18 +34,26 @@ class HTTPProblem(Exception):
         self.extra = extra
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The raw body, refusing (413) anything over `max_bytes` without reading past the limit."""
+async def read_body(request: Request, max_bytes: int, idle_timeout_s: float = BODY_IDLE_TIMEOUT_S) -> bytes:
+    """The raw body, refusing (413) anything over `max_bytes` without reading past the limit, and (408) a body
+    that stalls for `idle_timeout_s`: a slow client may not hold a connection and its buffer forever."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise HTTPProblem(413, f"Request body of {declared} bytes exceeds the limit of {max_bytes} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise HTTPProblem(413, f"Request body exceeds the limit of {max_bytes} bytes")
-        chunks.append(chunk)
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(idle_timeout_s) as stall:
+            async for chunk in request.stream():
+                stall.reschedule(loop.time() + idle_timeout_s)
+                size += len(chunk)
+                if size > max_bytes:
+                    raise HTTPProblem(413, f"Request body exceeds the limit of {max_bytes} bytes")
+                chunks.append(chunk)
+    except TimeoutError as exc:
+        raise HTTPProblem(408, f"Expected the request body to keep arriving; nothing came for {idle_timeout_s:g} s",
+                          headers={"Connection": "close"}) from exc
     return b"".join(chunks)
 
 
@@ -48,17 +62,32 @@ async def read_json(request: Request, max_bytes: int) -> Any:
 
 
 def parse_json(body: bytes) -> Any:
+    """The JSON document in `body`; anything the parser refuses is the client's fault (422), never a 500."""
     if not body:
         raise HTTPProblem(422, "Expected a JSON body, got an empty one")
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HTTPProblem(422, f"Expected a JSON body: {exc}") from exc
+    except RecursionError as exc:
+        raise HTTPProblem(422, "Expected a JSON body, got one nested deeper than the parser's limit") from exc
+    except ValueError as exc:  # bad UTF-8, bad JSON, an integer past Python's digit limit
+        raise HTTPProblem(422, f"Expected a JSON body: {_truncate(str(exc))}") from exc
 
 
 def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+    return Response(encode_json(content), status_code=status, media_type="application/json", headers=headers)
+
+
+def encode_json(content: Any) -> bytes:
+    """UTF-8 JSON of `content`. A lone UTF-16 surrogate (legal in a str, not in UTF-8) becomes U+FFFD."""
+    text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return replace_lone_surrogates(text).encode()
+
+
+def _truncate(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def install_error_handlers(app: FastAPI) -> None:

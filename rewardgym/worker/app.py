@@ -77,10 +77,13 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
 
     @app.get("/healthz")
     async def healthz() -> Response:
+        """200 while at least one scoring process can serve; 503 when none can (the gateway is then not ready)."""
+        health = pool.health()
         return json_response({
-            "status": "ok", "family": family.name, "processes": pool.size, "pids": pool.pids(),
-            "waiting": pool.waiting, "running": pool.running, "replaced": pool.replaced,
-        })
+            "status": health.status, "family": family.name, "processes": pool.size, "serving": health.serving,
+            "failing": health.failing, "pids": pool.pids(), "waiting": pool.waiting, "running": pool.running,
+            "replaced": pool.replaced,
+        }, 200 if health.serving else 503)
 
     @app.get("/v1/envs")
     async def list_envs() -> Response:

@@ -2,16 +2,22 @@
 
 This is the one place where an environment's code is called, so it is also the one place where its exceptions
 are turned into statuses: `InvalidTask` -> `invalid_task`, anything else -> `error` (never reward 0).
+
+A completion is text a model decoded, so it never holds a lone UTF-16 surrogate; one that does (a `\\ud800`
+escape in the request's JSON) has each lone surrogate replaced by U+FFFD, as a UTF-8 decoder does with a bad byte,
+and is scored as such: the item gets a verdict, and no environment has to survive a string that cannot be encoded.
 """
 
 from __future__ import annotations
 
+import time
 import traceback
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from rewardgym.worker.jobs import GenerateJob, Job, ScoreJob, StepJob
+from rewardgym.text import replace_lone_surrogates
+from rewardgym.worker.jobs import GenerateJob, Job, Report, ScoreJob, StepJob, decode_job, encode_report
 from rewardgym.worker.stepping import play_step
 from rewardgym.protocol import Status, describe_validation_error
 from rewardgym.registry import load_family
@@ -53,8 +59,10 @@ class FamilyExecutor:
             task = env.parse_task(job.task)
         except ValidationError as exc:
             return Status.INVALID_TASK, {"message": describe_validation_error(exc, f"{env.name} task")}
+        except RecursionError:
+            return Status.INVALID_TASK, {"message": f"Expected a {env.name} task, got one nested too deeply to read"}
         try:
-            score = env.score(task, job.completion)
+            score = env.score(task, replace_lone_surrogates(job.completion))
         except InvalidTask as exc:
             return Status.INVALID_TASK, {"message": _truncate(str(exc))}
         except MemoryError:
@@ -78,6 +86,17 @@ class FamilyExecutor:
         except Exception as exc:
             return Status.ERROR, {"message": _truncate(f"{type(exc).__name__}: {exc}")}
         return Status.OK, {"prompt": generated.prompt, "task": generated.task.model_dump(mode="json")}
+
+
+def run_message(executor: FamilyExecutor, message: bytes, rss_kb: Callable[[], int]) -> bytes:
+    """Run the job in `message` and encode its `Report`; whatever fails here is that job's `error`."""
+    try:
+        status, value = executor.run(decode_job(message))
+        return encode_report(Report(status, value, rss_kb(), time.monotonic()))
+    except Exception as exc:  # a job that cannot be read, or a result that cannot be JSON
+        failure = {"message": _truncate(f"the scoring process could not run this job or encode its result: "
+                                        f"{type(exc).__name__}: {exc}")}
+        return encode_report(Report(Status.ERROR, failure, rss_kb(), time.monotonic()))
 
 
 def _truncate(text: str) -> str:

@@ -4,6 +4,11 @@ Why processes and not threads: sympy and math-verify can hang in C code and use 
 the only deadline that always holds is killing the process (DESIGN.md invariant 2). A killed or crashed process
 fails only its own item and is replaced at once. Processes come from a fork server that has already imported the
 family, so a replacement costs a fork, not an import.
+
+Whatever goes wrong between the pool and a process (a job that cannot be encoded, a process that hangs up, a
+result that cannot be read) settles that item as `error` and the slot keeps serving, with a new process where
+needed: a slot's serving task never ends while the pool is open. A slot whose process cannot be (re)started is
+reported by `health()`, and retried with a backoff.
 """
 
 from __future__ import annotations
@@ -12,18 +17,24 @@ import asyncio
 import collections
 import logging
 import multiprocessing
-import multiprocessing.connection
 import os
 import resource
 import signal
+import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from rewardgym.protocol import Status
-from rewardgym.worker.jobs import Job, Outcome
+from rewardgym.worker.channel import ChannelClosed, ProcessChannel
+from rewardgym.worker.jobs import Job, Outcome, decode_report, encode_job
 
 log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 120.0
+"""How long a new process may take to load its family and say it is ready."""
+MAX_RESTART_BACKOFF_S = 5.0
+MAX_SEND_ATTEMPTS = 3
+"""A job is offered to this many processes that hung up before taking it, then fails as `error`."""
 
 
 @dataclass
@@ -37,10 +48,25 @@ class PoolSettings:
     """RLIMIT_AS of scoring processes, so one pathological item cannot take the host's memory."""
 
 
+@dataclass(frozen=True)
+class PoolHealth:
+    processes: int
+    serving: int
+    """Slots with a process that said it is ready; the others are being (re)started or cannot start."""
+    failing: list[str]
+    """Why each slot that cannot serve cannot (its last start failure)."""
+
+    @property
+    def status(self) -> str:
+        if self.serving == self.processes:
+            return "ok"
+        return "degraded" if self.serving else "unavailable"
+
+
 class ItemPool:
     """Runs jobs of one family in `settings.processes` processes, each process one job at a time.
 
-    Each process also holds the next job in its pipe while it runs the current one, so it never idles waiting
+    Each process also holds the next job in its channel while it runs the current one, so it never idles waiting
     for this (busy) event loop to hand it work. A job's deadline starts when its process starts it: the process
     reports, with each result, when it finished (CLOCK_MONOTONIC is shared by all processes), which is when it
     started the job queued behind. A job queued behind one that is killed never ran: it goes back in the queue.
@@ -51,10 +77,11 @@ class ItemPool:
         self.settings = settings or PoolSettings()
         self._context = multiprocessing.get_context("forkserver")
         self._queue: asyncio.Queue[_Entry] = asyncio.Queue()
-        self._slots: list[_Slot] = []
+        self._slots: list[_Slot | None] = []
+        self._start_failures: dict[int, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._idle_slots = 0
-        self.running = 0
+        self._closing = False
         self.replaced = 0
 
     async def start(self) -> None:
@@ -62,18 +89,19 @@ class ItemPool:
 
         os.environ[PRELOAD_ENV_VAR] = self.family_spec  # read by rewardgym.worker.preload in the fork server
         self._context.set_forkserver_preload(["__main__", "rewardgym.worker.preload"])
-        loop = asyncio.get_running_loop()
-        self._slots = list(await asyncio.gather(
-            *(loop.run_in_executor(None, self._new_slot) for _ in range(self.settings.processes))
-        ))
+        self._slots = list(await asyncio.gather(*(self._start_slot() for _ in range(self.settings.processes))))
         self._tasks = [asyncio.create_task(self._serve(index)) for index in range(len(self._slots))]
+        for task in self._tasks:
+            task.add_done_callback(self._serving_ended)
 
     async def close(self) -> None:
+        self._closing = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for slot in self._slots:
-            slot.kill()
+            if slot is not None:
+                slot.kill()
         self._slots.clear()
 
     @property
@@ -83,6 +111,18 @@ class ItemPool:
     @property
     def waiting(self) -> int:
         return self._queue.qsize()
+
+    @property
+    def running(self) -> int:
+        """Jobs handed to a process and not settled yet (counted from the slots, so it cannot drift)."""
+        return sum(len(slot.in_flight) for slot in self._slots if slot is not None)
+
+    def health(self) -> PoolHealth:
+        serving = sum(1 for index, slot in enumerate(self._slots)
+                      if slot is not None and index < len(self._tasks) and not self._tasks[index].done())
+        failing = [f"slot {index}: {reason}" for index, reason in sorted(self._start_failures.items())]
+        failing += [f"slot {index}: its serving task ended" for index, task in enumerate(self._tasks) if task.done()]
+        return PoolHealth(self.size, serving, failing)
 
     async def run(self, job: Job, deadline_s: float) -> Outcome:
         """Run `job` in the next free process; kill that process if the job runs longer than `deadline_s`."""
@@ -95,90 +135,159 @@ class ItemPool:
         return entry.outcome
 
     def pids(self) -> list[int]:
-        return [slot.process.pid for slot in self._slots if slot.process.pid is not None]
+        return [slot.process.pid for slot in self._slots if slot is not None and slot.process.pid is not None]
 
     async def _serve(self, index: int) -> None:
-        """The loop of one slot: take jobs, keep at most two in its process, settle them, replace the process
-        when it is killed, dies, or is due for recycling."""
-        loop = asyncio.get_running_loop()
+        """The loop of one slot: feed and settle its process; replace it when it is killed, dies, misbehaves or
+        is due for recycling. Nothing but cancellation ends this loop."""
         while True:
             slot = self._slots[index]
-            in_flight: collections.deque[_Entry] = collections.deque()
-            healthy = True
-            while healthy and not (slot.should_recycle(self.settings) and not in_flight):
-                if not in_flight:
-                    self._idle_slots += 1
-                    try:
-                        entry = await self._queue.get()
-                    finally:
-                        self._idle_slots -= 1
-                    entry.started_at = time.monotonic()
-                    healthy = self._send(slot, entry, in_flight)
-                    continue
-                if len(in_flight) < 2 and self._queue.qsize() > self._idle_slots \
-                        and not slot.should_recycle(self.settings):
-                    healthy = self._send(slot, self._queue.get_nowait(), in_flight)
-                    continue
-                healthy = await self._settle_head(slot, in_flight, loop)
-            for entry in in_flight:  # queued behind a failure: never started, so run it elsewhere
+            if slot is None:
+                self._slots[index] = await self._restart(index)
+                continue
+            try:
+                await self._feed(slot)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug here must cost the items in hand, never the slot
+                log.exception("scoring slot %d failed; failing its current item and replacing its process", index)
+                if slot.in_flight:
+                    head = slot.in_flight.popleft()
+                    self._settle(head, _failed(Status.ERROR, "the worker failed while running this item",
+                                               head.started_at))
+            for entry in slot.in_flight:  # queued behind a failure: never started, so run it elsewhere
                 self._queue.put_nowait(entry)
+            slot.in_flight.clear()
             self.replaced += 1
+            self._slots[index] = None
             slot.kill()
-            self._slots[index] = await loop.run_in_executor(None, self._new_slot)
 
-    def _send(self, slot: "_Slot", entry: "_Entry", in_flight: "collections.deque[_Entry]") -> bool:
-        in_flight.append(entry)
-        self.running += 1
+    async def _feed(self, slot: "_Slot") -> None:
+        """Keep at most two jobs in `slot`'s process and settle them, until it must be replaced."""
+        in_flight = slot.in_flight
+        while not (slot.should_recycle(self.settings) and not in_flight):
+            if not in_flight:
+                self._idle_slots += 1
+                try:
+                    entry = await self._queue.get()
+                finally:
+                    self._idle_slots -= 1
+                entry.started_at = time.monotonic()
+                if not self._send(slot, entry):
+                    return
+                continue
+            if len(in_flight) < 2 and self._queue.qsize() > self._idle_slots \
+                    and not slot.should_recycle(self.settings):
+                if not self._send(slot, self._queue.get_nowait()):
+                    return
+                continue
+            if not await self._settle_head(slot):
+                return
+
+    def _send(self, slot: "_Slot", entry: "_Entry") -> bool:
+        """Hand `entry` to `slot`'s process. Returns whether the process is still usable."""
         try:
-            slot.conn.send(entry.job)
+            message = encode_job(entry.job)
+        except Exception as exc:  # this job cannot travel (e.g. not JSON): its own error, the slot is fine
+            self._settle(entry, _failed(Status.ERROR, f"the job could not be sent to a scoring process: "
+                                        f"{type(exc).__name__}: {exc}", entry.started_at or time.monotonic()))
             return True
-        except (OSError, ValueError) as exc:
-            in_flight.pop()
-            self.running -= 1
-            self._queue.put_nowait(entry)
-            log.warning("cannot send a job to scoring process %s: %r", slot.process.pid, exc)
+        try:
+            slot.channel.send(message)
+        except ChannelClosed as exc:
+            entry.attempts += 1
+            if entry.attempts >= MAX_SEND_ATTEMPTS:
+                self._settle(entry, _failed(Status.ERROR, "no scoring process took the job", entry.started_at, exc))
+            else:
+                self._queue.put_nowait(entry)  # it reached no process: another one may take it
             return False
+        slot.in_flight.append(entry)
+        return True
 
-    async def _settle_head(self, slot: "_Slot", in_flight: "collections.deque[_Entry]",
-                           loop: asyncio.AbstractEventLoop) -> bool:
+    async def _settle_head(self, slot: "_Slot") -> bool:
         """Wait for the oldest job's result or deadline. Returns whether the process is still usable."""
-        head = in_flight[0]
-        if not await slot.readable(head.started_at + head.deadline_s, loop):
-            in_flight.popleft()
+        head = slot.in_flight[0]
+        try:
+            message = await slot.channel.receive(head.started_at + head.deadline_s)
+        except ChannelClosed as exc:
+            slot.in_flight.popleft()
+            await asyncio.to_thread(slot.process.join, 0.5)
+            reason = _exit_reason(slot.process.exitcode)
+            self._settle(head, _failed(Status.ERROR, f"scoring process died ({reason})", head.started_at, exc))
+            return False
+        slot.in_flight.popleft()
+        if message is None:
             self._settle(head, _failed(Status.TIMEOUT, f"item exceeded its deadline of {head.deadline_s:g} s",
                                        head.started_at))
             return False
         try:
-            status, value, slot.rss_kb, finished_at = slot.conn.recv()
-        except (EOFError, OSError) as exc:
-            in_flight.popleft()
-            slot.process.join(timeout=0.5)
-            reason = _exit_reason(slot.process.exitcode)
-            self._settle(head, _failed(Status.ERROR, f"scoring process died ({reason})", head.started_at, exc))
+            report = decode_report(message)
+        except Exception as exc:  # a process that sends garbage is not trusted with the next job
+            self._settle(head, _failed(Status.ERROR, "a scoring process sent an unreadable result",
+                                       head.started_at, exc))
             return False
-        in_flight.popleft()
         slot.items += 1
-        elapsed_ms = round((finished_at - head.started_at) * 1000, 3)
-        self._settle(head, Outcome(Status(status), value, elapsed_ms))
-        if in_flight:
-            in_flight[0].started_at = finished_at
+        slot.rss_kb = report.rss_kb
+        self._settle(head, Outcome(report.status, report.value,
+                                   round((report.finished_at - head.started_at) * 1000, 3)))
+        if slot.in_flight:
+            slot.in_flight[0].started_at = report.finished_at
         return True
 
     def _settle(self, entry: "_Entry", outcome: Outcome) -> None:
-        self.running -= 1
         if not entry.outcome.done():
             entry.outcome.set_result(outcome)
 
-    def _new_slot(self) -> "_Slot":
-        parent_end, child_end = self._context.Pipe(duplex=True)
-        process = self._context.Process(
-            target=_child_main,
-            args=(child_end, self.family_spec, self.settings.address_space_limit_mb),
-            daemon=True,
-        )
-        process.start()
-        child_end.close()
-        return _Slot(process, parent_end)
+    async def _restart(self, index: int) -> "_Slot":
+        """A new process for slot `index`, retried with a backoff for as long as it cannot start."""
+        delay = 0.1
+        while True:
+            try:
+                slot = await self._start_slot()
+            except Exception as exc:
+                self._start_failures[index] = f"{type(exc).__name__}: {exc}"
+                log.error("cannot start a scoring process for slot %d: %r; retrying in %.1f s", index, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RESTART_BACKOFF_S)
+                continue
+            self._start_failures.pop(index, None)
+            return slot
+
+    async def _start_slot(self) -> "_Slot":
+        """Start a process and wait until it has loaded its family and said so."""
+        process, parent_end = await asyncio.to_thread(self._spawn)
+        try:
+            channel = await ProcessChannel.open(parent_end)
+            hello = await channel.receive(time.monotonic() + START_TIMEOUT_S)
+            if hello is None:
+                raise TimeoutError(f"no hello from the new scoring process within {START_TIMEOUT_S:g} s")
+        except BaseException as exc:
+            parent_end.close()
+            await asyncio.to_thread(_stop, process)
+            if isinstance(exc, ChannelClosed):
+                raise RuntimeError(f"the new scoring process exited ({_exit_reason(process.exitcode)})") from exc
+            raise
+        return _Slot(process, channel)
+
+    def _spawn(self) -> tuple[multiprocessing.process.BaseProcess, socket.socket]:
+        parent_end, child_end = socket.socketpair()
+        try:
+            process = self._context.Process(
+                target=_child_main,
+                args=(child_end, self.family_spec, self.settings.address_space_limit_mb),
+                daemon=True,
+            )
+            process.start()
+        except BaseException:
+            parent_end.close()
+            raise
+        finally:
+            child_end.close()
+        return process, parent_end
+
+    def _serving_ended(self, task: "asyncio.Task[None]") -> None:
+        if not self._closing and not task.cancelled():
+            log.error("a scoring slot stopped serving: %r", task.exception())
 
 
 @dataclass
@@ -188,57 +297,31 @@ class _Entry:
     outcome: "asyncio.Future[Outcome]"
     started_at: float = 0.0
     """CLOCK_MONOTONIC time its process started it (once known)."""
+    attempts: int = 0
 
 
 class _Slot:
-    """One scoring process and its pipe."""
+    """One scoring process, its channel, and the jobs it holds (at most two)."""
 
-    def __init__(self, process: multiprocessing.process.BaseProcess, conn: multiprocessing.connection.Connection):
+    def __init__(self, process: multiprocessing.process.BaseProcess, channel: ProcessChannel) -> None:
         self.process = process
-        self.conn = conn
+        self.channel = channel
+        self.in_flight: collections.deque[_Entry] = collections.deque()
         self.items = 0
         self.rss_kb = 0
-        self._watching = False
-        self._woken: asyncio.Future[None] | None = None
-
-    async def readable(self, deadline: float, loop: asyncio.AbstractEventLoop) -> bool:
-        """Wait until the pipe has data (or EOF) or the monotonic `deadline` passes; True if readable.
-
-        The pipe stays registered with the event loop for the slot's life (one registration, not one per item),
-        so a wake-up can be stale (dispatched for data already read): the answer comes from the pipe and the
-        clock, never from the wake-up itself.
-        """
-        while not self.conn.poll():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            if not self._watching:
-                loop.add_reader(self.conn.fileno(), self._wake)
-                self._watching = True
-            self._woken = loop.create_future()
-            timer = loop.call_later(remaining, self._wake)
-            try:
-                await self._woken
-            finally:
-                timer.cancel()
-                self._woken = None
-        return True
-
-    def _wake(self) -> None:
-        if self._woken is not None and not self._woken.done():
-            self._woken.set_result(None)
 
     def should_recycle(self, settings: PoolSettings) -> bool:
         return self.items >= settings.max_items_per_process or self.rss_kb > settings.max_rss_mb * 1024
 
     def kill(self) -> None:
-        if self._watching:
-            asyncio.get_running_loop().remove_reader(self.conn.fileno())
-            self._watching = False
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(timeout=2)
-        self.conn.close()
+        self.channel.close()
+        _stop(self.process)
+
+
+def _stop(process: multiprocessing.process.BaseProcess) -> None:
+    if process.is_alive():
+        process.kill()
+    process.join(timeout=2)
 
 
 def _failed(status: Status, message: str, started: float, exc: BaseException | None = None) -> Outcome:
@@ -262,10 +345,11 @@ def _exit_reason(exitcode: int | None) -> str:
 # --- inside the scoring process -------------------------------------------------------------------------------
 
 
-def _child_main(conn: multiprocessing.connection.Connection, family_spec: str, as_limit_mb: int | None) -> None:
-    """Loop of a scoring process: receive a job, run it, send (status, value, rss_kb, finished_at)."""
+def _child_main(sock: socket.socket, family_spec: str, as_limit_mb: int | None) -> None:
+    """Loop of a scoring process: say hello, then receive a job, run it, send its `Report`."""
     from rewardgym.worker import preload
-    from rewardgym.worker.execution import FamilyExecutor
+    from rewardgym.worker.execution import FamilyExecutor, run_message
+    from rewardgym.worker.channel import read_message, write_message
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if as_limit_mb is not None:
@@ -275,13 +359,15 @@ def _child_main(conn: multiprocessing.connection.Connection, family_spec: str, a
         executor = preload.warm_executor
     else:
         executor = FamilyExecutor.load(family_spec)
+    write_message(sock, b"hello")
     while True:
         try:
-            job = conn.recv()
-        except (EOFError, OSError):
+            message = read_message(sock)
+        except (ChannelClosed, OSError):
             return
-        status, value = executor.run(job)
-        conn.send((status.value, value, _rss_kb(), time.monotonic()))
+        if message is None:
+            return
+        write_message(sock, run_message(executor, message, _rss_kb))
 
 
 def _rss_kb() -> int:
