@@ -43,13 +43,17 @@ print(procs, files)
 
 @pytest.fixture(scope="session")
 def sandbox_pool(tmp_path_factory):
+    """Two warm containers of rewardgym/sandbox:latest (built here, seconds when cached; only the sandbox image:
+    these tests need no other), or of $REWARDGYM_SANDBOX_TEST_IMAGE, e.g. an older supervisor's image to see a
+    regression test fail there."""
     docker = importlib.import_module("docker")  # a test dependency: missing must fail, not skip
-    subprocess.run([str(REPO / "scripts" / "build-images.sh")], check=True, stdout=subprocess.DEVNULL)
-    from rewardgym_sandboxes.manager import SandboxManager
+    subprocess.run([str(REPO / "sandboxes" / "images" / "build.sh")], check=True, stdout=subprocess.DEVNULL)
+    from rewardgym_sandboxes.manager import IMAGE, SandboxManager
     from rewardgym_sandboxes.pool import SandboxPool
 
     socket_dir = tmp_path_factory.mktemp("sandbox-pool") / "sockets"
-    manager = SandboxManager(2, socket_dir=str(socket_dir), client=docker.from_env()).start()
+    image = os.environ.get("REWARDGYM_SANDBOX_TEST_IMAGE", IMAGE)
+    manager = SandboxManager(2, image, socket_dir=str(socket_dir), client=docker.from_env()).start()
     manager.run_in_background(0.2)
     yield manager, SandboxPool(str(socket_dir))
     manager.stop()
