@@ -232,6 +232,25 @@ def test_genbank_protein_and_cds_lengths_agree() -> None:
             assert reward(env, as_cds, str(3 * (int(gold) + 1))) == 1.0
 
 
+def test_motif_search_near_misses() -> None:
+    for env, task, gold in cases("motif_search"):
+        values = [int(v) for v in gold.split(",")] if gold != "none" else []
+        assert reward(env, task, ", ".join(str(v + 1) for v in values) or "1") < 1.0
+        if len(values) >= 2:
+            assert 0 < reward(env, task, ", ".join(map(str, values[1:]))) < 1.0
+
+
+def test_motif_search_by_hand() -> None:
+    env = ENVS["motif_search"]
+    task = env.Task(sequence="AAGAATTCAGATCCGGTTAT", motif="GAWTYC", strands="top")  # GAATTC at 3
+    assert reward(env, task, "3") == 1.0
+    both = env.Task(sequence="ACGGTTTTT", motif="AAMC", strands="both")  # revcomp GKTT: GGTT at 3, GTTT at 4
+    assert reward(env, both, "3, 4") == 1.0
+    assert reward(env, both.model_copy(update={"strands": "top"}), "none") == 1.0
+    overlapping = env.Task(sequence="AAAA", motif="AA", strands="both")
+    assert reward(env, overlapping, "1, 2, 3") == 1.0
+
+
 INVALID = [
     ("dna_revcomp", {"sequence": "ACGTX", "operation": "reverse_complement"}, "A, C, G, T only"),
     ("dna_revcomp", {"sequence": "A" * 20_001, "operation": "transcribe"}, "at most 20000 nt"),
@@ -248,6 +267,7 @@ INVALID = [
     ("mutation_effect", {"cds": "ATGAAAGGGTAA", "position": 2, "alt": "C"}, "start and stop codons"),
     ("mutation_effect", {"cds": "ATGAAAGGGTAA", "position": 4, "alt": "A"}, "differ from the reference"),
     ("genbank_query", {"record": "not a record", "question": "cds_count"}, "GenBank record"),
+    ("motif_search", {"sequence": "ACGT", "motif": "AXG", "strands": "top"}, "IUPAC nucleotide codes"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Every bio environment: the family lists 15; own solutions score 1 over many seeds; empty and garbage answers are
+"""Every bio environment: the family lists 16; own solutions score 1 over many seeds; empty and garbage answers are
 no_answer; generation is deterministic per seed, different across seeds, and difficulty changes the task's size."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ DIFFICULTIES = ("easy", "medium", "hard")
 SEEDS = range(25)
 
 CHECKED = {"dna_revcomp", "dna_translate", "orf_finder", "gc_content", "molecular_weight", "isoelectric_point",
-           "melting_temp", "restriction_digest", "alignment_score", "mutation_effect", "genbank_query"}
+           "melting_temp", "restriction_digest", "alignment_score", "mutation_effect", "genbank_query", "motif_search"}
 CONSTRUCTIVE = {"alignment", "codon_design", "primer_design", "phylogeny"}
 
 SIZE: dict[str, Callable[[TaskModel], int]] = {
@@ -33,6 +33,7 @@ SIZE: dict[str, Callable[[TaskModel], int]] = {
     "alignment_score": lambda t: len(t.seq_a) + len(t.seq_b),
     "mutation_effect": lambda t: len(t.cds),
     "genbank_query": lambda t: t.record.count("  gene  "),
+    "motif_search": lambda t: len(t.sequence) * len(t.motif),
     "alignment": lambda t: len(t.seq_a) + len(t.seq_b),
     "codon_design": lambda t: len(t.protein) * len(t.avoid_enzymes),
     "primer_design": lambda t: len(t.template),
@@ -47,7 +48,7 @@ GARBAGE = ["", "   ", "I am not sure.", "The answer is left as an exercise.", "<
            "<answer>" + "A-\n" * 40_000 + "</answer>"]
 
 
-def test_family_lists_the_eleven_checked_and_four_constructive_environments() -> None:
+def test_family_lists_the_twelve_checked_and_four_constructive_environments() -> None:
     assert {env.name for env in ENVS} == CHECKED | CONSTRUCTIVE
     assert set(SIZE) == CHECKED | CONSTRUCTIVE
 

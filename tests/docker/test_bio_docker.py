@@ -19,7 +19,7 @@ BIO_IMAGE = "rewardgym/bio:latest"
 def test_bio_image_has_the_pinned_biopython_offline(built_images: list[str]) -> None:
     out = run_offline(BIO_IMAGE, "python", "-c", "import Bio, rewardgym_bio; print(Bio.__version__, "
                       "len(rewardgym_bio.FAMILY.environments))")
-    assert out.split() == ["1.88", "15"]
+    assert out.split() == ["1.88", "16"]
 
 
 def test_bio_docker_runtime_matches_the_local_runtime(built_images: list[str], tmp_path) -> None:
@@ -30,7 +30,7 @@ def test_bio_docker_runtime_matches_the_local_runtime(built_images: list[str], t
     try:
         with in_docker.client(timeout=120) as docker_http, local.client(timeout=120) as local_http:
             envs = local_http.get("/v1/envs").json()["envs"]
-            assert len(envs) == 15
+            assert len(envs) == 16
             assert {e["name"] for e in envs} == {e["name"] for e in docker_http.get("/v1/envs").json()["envs"]}
             for env in envs:
                 request = {"n": 3, "seed": 11, "options": {"difficulty": "easy"}}

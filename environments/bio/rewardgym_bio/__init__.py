@@ -10,6 +10,7 @@ from rewardgym_bio.genbank import GenbankQueryEnv
 from rewardgym_bio.isoelectric import IsoelectricPointEnv
 from rewardgym_bio.melting_temp import MeltingTempEnv
 from rewardgym_bio.molecular_weight import MolecularWeightEnv
+from rewardgym_bio.motif import MotifSearchEnv
 from rewardgym_bio.mutation import MutationEffectEnv
 from rewardgym_bio.orf import OrfEnv
 from rewardgym_bio.phylogeny import PhylogenyEnv
@@ -32,6 +33,7 @@ FAMILY = Family(
         AlignmentScoreEnv,
         MutationEffectEnv,
         GenbankQueryEnv,
+        MotifSearchEnv,
         AlignmentEnv,
         CodonDesignEnv,
         PrimerDesignEnv,
