@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from typing import Any, Callable, TypeVar
 
 from Bio.Data import CodonTable
 
 from rewardgym.sdk import InvalidTask, Score
 
-from rewardgym_bio.answers import DNA, MAX_ANSWER_CHARS, PROTEIN, Extraction, extract_answer
+from rewardgym_bio.answers import DNA, MAX_ANSWER_CHARS, PROTEIN, Extraction, extract_answer, parse_int_list
 
 REWARD_CORRECT = 1.0
 REWARD_WRONG = 0.0
@@ -77,6 +78,28 @@ def numeric_answer(completion: str, parse: Callable[[str], float | None], expect
         return read
     found, value = read
     return verdict(abs(value - gold) <= tolerance, found, value=value, gold=round(gold, 6))
+
+
+def f1(answer: list[int], gold: list[int]) -> tuple[float, float, float]:
+    """Precision, recall and F1 over multisets (an empty answer to an empty gold is 1)."""
+    if not answer and not gold:
+        return 1.0, 1.0, 1.0
+    common = sum((Counter(answer) & Counter(gold)).values())
+    precision = common / len(answer) if answer else 0.0
+    recall = common / len(gold) if gold else 0.0
+    score = 2 * precision * recall / (precision + recall) if common else 0.0
+    return precision, recall, score
+
+
+def f1_answer(completion: str, gold: list[int]) -> Score:
+    """Reward F1 between a list of integers and the gold list, as multisets (components f1, precision, recall)."""
+    read = read_answer(completion, parse_int_list, "integers separated by commas, or 'none'")
+    if isinstance(read, Score):
+        return read
+    found, answer = read
+    precision, recall, reward = f1(answer, gold)
+    return Score(reward=reward, components={"f1": reward, "precision": precision, "recall": recall},
+                 details={"extracted": found.text[:500], "form": found.form})
 
 
 # Task validation: a task that cannot be scored raises InvalidTask (status invalid_task, reward null) ------------

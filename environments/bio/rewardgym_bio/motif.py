@@ -17,9 +17,7 @@ from pydantic import Field
 
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
-from rewardgym_bio.answers import parse_int_list
-from rewardgym_bio.common import random_dna, read_answer, require_dna, wrap
-from rewardgym_bio.restriction import f1
+from rewardgym_bio.common import f1_answer, random_dna, require_dna, wrap
 
 IUPAC = frozenset(IUPACData.ambiguous_dna_values) - {"X"}
 """A C G T and the ambiguity codes R Y S W K M B D H V N."""
@@ -70,13 +68,7 @@ class MotifSearchEnv(Environment[MotifTask]):
 
     def score(self, task: MotifTask, completion: str) -> Score:
         gold = gold_positions(task)
-        read = read_answer(completion, parse_int_list, "integers separated by commas, or 'none'")
-        if isinstance(read, Score):
-            return read
-        found, answer = read
-        precision, recall, reward = f1(sorted(set(answer)), gold)
-        return Score(reward=reward, components={"f1": reward, "precision": precision, "recall": recall},
-                     details={"extracted": found.text[:500], "form": found.form})
+        return f1_answer(completion, gold)
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[MotifTask]:
         options = MotifOptions.model_validate(options.model_dump())

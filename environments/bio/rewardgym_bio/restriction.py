@@ -8,7 +8,6 @@ distinct cuts (and the ends, when linear; around the origin, when circular).
 from __future__ import annotations
 
 import random
-from collections import Counter
 from typing import Literal
 
 from Bio import Restriction
@@ -17,8 +16,7 @@ from pydantic import Field
 
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
-from rewardgym_bio.answers import parse_int_list
-from rewardgym_bio.common import random_dna, read_answer, require_dna, wrap
+from rewardgym_bio.common import f1_answer, random_dna, require_dna, wrap
 
 PANEL = ("EcoRI", "BamHI", "HindIII", "XhoI", "PstI", "SalI", "KpnI", "SacI", "XbaI", "NcoI", "NdeI", "EcoRV",
          "BglII", "SpeI", "NheI", "SmaI", "ApaI", "NotI")
@@ -69,17 +67,6 @@ def gold_answer(task: DigestTask) -> list[int]:
     return fragment_lengths(positions, len(task.sequence), task.topology)
 
 
-def f1(answer: list[int], gold: list[int]) -> tuple[float, float, float]:
-    """Precision, recall and F1 over multisets (an empty answer to an empty gold is 1)."""
-    if not answer and not gold:
-        return 1.0, 1.0, 1.0
-    common = sum((Counter(answer) & Counter(gold)).values())
-    precision = common / len(answer) if answer else 0.0
-    recall = common / len(gold) if gold else 0.0
-    score = 2 * precision * recall / (precision + recall) if common else 0.0
-    return precision, recall, score
-
-
 class RestrictionDigestEnv(Environment[DigestTask]):
     name = "restriction_digest"
     description = (
@@ -94,13 +81,7 @@ class RestrictionDigestEnv(Environment[DigestTask]):
 
     def score(self, task: DigestTask, completion: str) -> Score:
         gold = gold_answer(task)
-        read = read_answer(completion, parse_int_list, "integers separated by commas, or 'none'")
-        if isinstance(read, Score):
-            return read
-        found, answer = read
-        precision, recall, reward = f1(answer, gold)
-        return Score(reward=reward, components={"f1": reward, "precision": precision, "recall": recall},
-                     details={"extracted": found.text[:500], "form": found.form, "answer": answer[:200]})
+        return f1_answer(completion, gold)
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[DigestTask]:
         options = DigestOptions.model_validate(options.model_dump())
