@@ -109,7 +109,7 @@ def _design(rng: random.Random, protein: str, weights: dict[str, float], batch: 
 class CodonDesignEnv(Environment[CodonDesignTask]):
     name = "codon_design"
     description = (
-        "Constructive: write a DNA coding sequence (ATG ... one stop codon) for a given protein under NCBI table 1, "
+        "Constructive: write a DNA coding sequence (ATG through one stop codon) for a given protein under NCBI table 1, "
         "avoiding the sites of stated restriction enzymes (both strands), with GC fraction in a stated window and a "
         "codon adaptation index (Sharp & Li geometric mean of the stated weights, ATG/TGG/stops excluded; "
         "Biopython CodonAdaptationIndex) at least a stated threshold. Answer the DNA in <answer></answer> or "
