@@ -6,7 +6,8 @@ For each environment, side by side in one run and interleaved (so both see the s
 loop, the family's scoring code called in this process one item after the other (what a trainer without a reward
 server does), and (b) one batch request of the same items to the gateway (local runtime, `--processes` scoring
 processes). Items are generated tasks with their gold answers (each must score 1). Prints items/s per environment,
-the gateway/direct ratio, and names the slowest; figures go to bench/results/bio_throughput.json.
+the gateway/direct ratio, the CPU the server's process tree spends per item (gateway, worker and scoring
+processes: what bounds its throughput on two cores), and names the slowest; figures go to bench/results/bio_throughput.json.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,13 +43,15 @@ def gold_items(env_name: str, count: int, difficulty: str) -> list[dict]:
     return items
 
 
-def direct_loop(executor: FamilyExecutor, env_name: str, items: list[dict]) -> float:
-    started = time.perf_counter()
+def direct_loop(executor: FamilyExecutor, env_name: str, items: list[dict]) -> tuple[float, float]:
+    """Items per second (wall clock) and CPU milliseconds per item of the in-process loop."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     for item in items:
         status, _ = executor.run(ScoreJob(env_name, item["task"], item["completion"]))
         if status.value != "ok":
             raise RuntimeError(f"{env_name}: direct loop got status {status.value}")
-    return len(items) / (time.perf_counter() - started)
+    cpu_ms = 1000 * (time.process_time() - cpu_started) / len(items)
+    return len(items) / (time.perf_counter() - started), cpu_ms
 
 
 def gateway_batch(url: str, env_name: str, items: list[dict]) -> float:
@@ -59,6 +63,19 @@ def gateway_batch(url: str, env_name: str, items: list[dict]) -> float:
     if rewards != {1.0}:
         raise RuntimeError(f"{env_name}: gold answers through the gateway scored {rewards}")
     return len(items) / elapsed
+
+
+def server_cpu_s(server: Server) -> float:
+    """CPU seconds used so far by the gateway and every process below it (worker, scoring processes)."""
+    root = psutil.Process(server.process.pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def main() -> None:
@@ -79,17 +96,24 @@ def main() -> None:
     try:
         for name in names:
             gateway_batch(server.url, name, items[name][:20])  # warm the worker's processes for this env
-            direct_runs, gateway_runs = [], []
+            direct_runs, gateway_runs, cpu_ms, direct_cpu_ms = [], [], [], []
             for _ in range(args.repeats):
-                direct_runs.append(direct_loop(executor, name, items[name]))
+                rate, cpu = direct_loop(executor, name, items[name])
+                direct_runs.append(rate)
+                direct_cpu_ms.append(cpu)
+                cpu_before = server_cpu_s(server)
                 gateway_runs.append(gateway_batch(server.url, name, items[name]))
+                cpu_ms.append(1000 * (server_cpu_s(server) - cpu_before) / len(items[name]))
             direct, gateway = median(direct_runs), median(gateway_runs)
             rows[name] = {"direct_items_per_s": [round(r, 1) for r in direct_runs],
                           "gateway_items_per_s": [round(r, 1) for r in gateway_runs],
                           "median_direct_items_per_s": round(direct, 1), "median_gateway_items_per_s": round(gateway, 1),
-                          "ratio_gateway_over_direct": round(gateway / direct, 2)}
+                          "ratio_gateway_over_direct": round(gateway / direct, 2),
+                          "direct_cpu_ms_per_item": round(median(direct_cpu_ms), 3),
+                          "server_cpu_ms_per_item": round(median(cpu_ms), 3)}
             print(f"{name:20} direct {direct:8.1f} items/s   gateway {gateway:8.1f} items/s   "
-                  f"ratio {gateway / direct:5.2f}x", flush=True)
+                  f"ratio {gateway / direct:5.2f}x   CPU ms/item: direct {median(direct_cpu_ms):5.2f}, "
+                  f"server {median(cpu_ms):5.2f}", flush=True)
     finally:
         server.stop()
 
@@ -101,6 +125,7 @@ def main() -> None:
           f"under {TARGET_ITEMS_PER_S} items/s: {under or 'none'}")
     path = save("bio_throughput", {
         "items": args.items, "repeats": args.repeats, "difficulty": args.difficulty, "processes": args.processes,
+        "load_average_at_end": [round(load, 2) for load in psutil.getloadavg()],
         "envs": rows, "slowest_env": slowest, "lowest_ratio_env": lowest_ratio, "envs_under_target": under,
         "target_items_per_s": TARGET_ITEMS_PER_S, "target_ratio": TARGET_RATIO,
     })
