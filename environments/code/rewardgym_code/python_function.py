@@ -20,14 +20,22 @@ from rewardgym.sdk import Environment, Example, InvalidTask, Score
 
 from rewardgym_code.extract import extract_program
 from rewardgym_code.judge import TestVerdict, compile_error_score, verdicts_score
-from rewardgym_code.limits import LimitedTask, Limits
+from rewardgym_code.limits import MAX_TIME_LIMIT_S, LimitedTask, Limits
 from rewardgym_code.python_stdio import PYTHON_TAGS, python_syntax_error
 from rewardgym_code.sandbox import RunOutput, run_in_sandbox
 
 LANGUAGE = "python"
 
 
+PYTHON_FUNCTION_TIME_LIMIT_S = MAX_TIME_LIMIT_S
+"""Default CPU seconds for the one program (solution + every test): 10, the most a task may ask. HumanEval's and
+MBPP's harnesses allow 3 s of wall time per problem on fast machines; the slowest canonical MBPP solution of the 200
+in ../shared/conformance needs 3.6 s of CPU on our 2-core VM (4.9 s when it is loaded), so 2 s rejected it."""
+
+
 class PythonFunctionTask(LimitedTask):
+    time_limit_s: float = Field(PYTHON_FUNCTION_TIME_LIMIT_S, gt=0,
+                                description=f"CPU seconds for the whole program, at most {MAX_TIME_LIMIT_S:g} (wall: x2)")
     test: str = Field(min_length=1, description="Python that defines check(candidate), or plain asserts.")
     entry_point: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="The function under test.")
     prompt: str | None = Field(None, description="The function header (and docstring) the completion continues.")
