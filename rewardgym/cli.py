@@ -48,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--max-items-per-request", type=int, default=GatewaySettings.max_items_per_request)
     serve.add_argument("--max-queued-items", type=int, default=GatewaySettings.max_queued_items,
                        help="per environment; past it, 429")
+    serve.add_argument("--header-timeout", type=float,
+                       help="seconds a connection may take to send a request's headers (default 10)")
+    serve.add_argument("--max-connections", type=int,
+                       help="open client connections; past it the longest-idle one is closed (default 16384, "
+                            "or what the open-file limit allows)")
 
     worker = commands.add_parser("worker", help="host one family (started by a runtime)")
     try:
@@ -63,10 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     score = commands.add_parser("score", help="score one completion")
     score.add_argument("env")
-    score.add_argument("--task", required=True, help="the task payload as JSON")
+    score.add_argument("--task", required=True,
+                       help="the task payload: @FILE to read it from a file (best: tasks hold expected answers, "
+                            "and a command line is readable by every process on the host), - for stdin, or JSON")
     score.add_argument("--completion", required=True, help="the completion text, or - to read it from stdin")
     score.add_argument("--timeout", type=float, help="deadline in seconds (default: the environment's)")
     score.add_argument("--url", help="a running server (default: score locally)")
+    score.add_argument("--family", help="score locally with this family (installed name or module:attribute; "
+                                        "default: the installed family hosting ENV)")
 
     tasks = commands.add_parser("tasks", help="generate tasks")
     tasks.add_argument("env")
@@ -74,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks.add_argument("--seed", type=int, default=0)
     tasks.add_argument("--options", default="{}", help="generator options as JSON, e.g. '{\"difficulty\": \"hard\"}'")
     tasks.add_argument("--url", help="a running server (default: generate locally)")
+    tasks.add_argument("--family", help="generate locally with this family (default: the installed family hosting ENV)")
 
     args = parser.parse_args(argv)
     try:
@@ -100,6 +110,7 @@ SERVER_MODULES = frozenset({"fastapi", "starlette", "uvicorn", "httpx", "prometh
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from rewardgym.serving import ConnectionLimits, server_config
     from rewardgym.server.admin import AdminTokenMissing
     from rewardgym.server.gateway import create_app
 
@@ -111,8 +122,11 @@ def run_serve(args: argparse.Namespace) -> int:
         app = create_app(_runtimes(args), settings)
     except AdminTokenMissing as exc:
         raise CLIError(str(exc)) from exc
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
-                timeout_graceful_shutdown=10)
+    defaults = ConnectionLimits()
+    limits = ConnectionLimits(header_timeout_s=args.header_timeout or defaults.header_timeout_s,
+                              max_connections=args.max_connections or defaults.max_connections)
+    uvicorn.Server(server_config(app, limits, host=args.host, port=args.port, log_level="info", access_log=False,
+                                 timeout_graceful_shutdown=10)).run()
     return 0
 
 
@@ -177,15 +191,20 @@ def run_envs(args: argparse.Namespace) -> int:
 
 
 def run_score(args: argparse.Namespace) -> int:
+    if args.task == "-" and args.completion == "-":
+        raise CLIError("expected at most one of --task and --completion to be read from stdin (-)")
+    if not args.url and not args.task.startswith("@") and args.task != "-":
+        _restart_without_task_in_argv(args)  # before any scoring process (or sandboxed program) exists
+    task_text = _read_task(args.task)
     completion = sys.stdin.read() if args.completion == "-" else args.completion
     try:
-        request = SingleRequest(task=json.loads(args.task), completion=completion, timeout_s=args.timeout)
+        request = SingleRequest(task=json.loads(task_text), completion=completion, timeout_s=args.timeout)
     except ValueError as exc:
         raise CLIError(f"expected --task to be a JSON object: {exc}") from exc
     if args.url:
         result = _post(args.url, f"/score/{args.env}", request.model_dump(exclude_none=True))
     else:
-        results = asyncio.run(_locally(args.env, lambda scorer: scorer.score(args.env, request)))
+        results = asyncio.run(_locally(args.env, args.family, lambda scorer: scorer.score(args.env, request)))
         result = results[0]
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
@@ -199,29 +218,68 @@ def run_tasks(args: argparse.Namespace) -> int:
     if args.url:
         result = _post(args.url, f"/v1/envs/{args.env}/tasks", request.model_dump())
     else:
-        result = asyncio.run(_locally(args.env, lambda scorer: scorer.generate(args.env, request)))
+        result = asyncio.run(_locally(args.env, args.family, lambda scorer: scorer.generate(args.env, request)))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 
-async def _locally(env: str, action: Any) -> Any:
-    """Run `action` on a one-process scorer for the family that hosts `env`."""
-    from rewardgym.worker.pool import ItemPool, PoolSettings
+def _read_task(source: str) -> str:
+    """The task's JSON text from `source`: @FILE, - (stdin), or the JSON itself."""
+    if source == "-":
+        return sys.stdin.read()
+    if not source.startswith("@"):
+        return source
+    try:
+        with open(source[1:], encoding="utf-8") as file:
+            return file.read()
+    except OSError as exc:
+        raise CLIError(f"cannot read the task from {source[1:]}: {exc.strerror}") from exc
+    finally:
+        if source.startswith("@/dev/fd/"):
+            os.close(int(source.removeprefix("@/dev/fd/")))  # the copy `_restart_without_task_in_argv` left
+
+
+def _restart_without_task_in_argv(args: argparse.Namespace) -> None:
+    """Execute this command again with the task in an unnamed file instead of on the command line.
+
+    A process's command line is readable by every process on the host (/proc/PID/cmdline); a task holds expected
+    answers, and a program scored locally without containers would read them there (issue 7, finding 9). `exec`
+    replaces the command line; the task follows as an inherited descriptor of a file that has no name."""
+    import tempfile
+
+    carrier = tempfile.TemporaryFile()
+    carrier.write(args.task.encode("utf-8", "surrogateescape"))
+    carrier.flush()
+    fd = os.dup(carrier.fileno())
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.set_inheritable(fd, True)
+    argv = [sys.executable, "-m", "rewardgym.cli", "score", args.env, "--task", f"@/dev/fd/{fd}",
+            "--completion", args.completion]
+    argv += ["--timeout", str(args.timeout)] if args.timeout is not None else []
+    argv += ["--family", args.family] if args.family else []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+
+
+async def _locally(env: str, family_spec: str | None, action: Any) -> Any:
+    """Run `action` on a one-process scorer for the family that hosts `env`, with its sandboxes (containers when
+    Docker is there) started as `rewardgym serve` starts them."""
     from rewardgym.registry import installed_family_names, load_family
+    from rewardgym.worker.app import running_pool
+    from rewardgym.worker.pool import ItemPool, PoolSettings
     from rewardgym.worker.scoring import FamilyScorer, GenerationFailed
 
-    for family_name in installed_family_names():
-        family = load_family(family_name)
+    for spec in [family_spec] if family_spec else installed_family_names():
+        family = load_family(spec)
         if any(env_class.name == env for env_class in family.environments):
-            pool = ItemPool(family_name, PoolSettings(processes=1))
-            await pool.start()
-            try:
-                return await action(FamilyScorer(family, pool))
-            except GenerationFailed as exc:
-                raise CLIError(str(exc)) from exc
-            finally:
-                await pool.close()
-    raise CLIError(f"unknown environment {env!r}; `rewardgym envs` lists them")
+            async with running_pool(family, ItemPool(spec, PoolSettings(processes=1))) as pool:
+                try:
+                    return await action(FamilyScorer(family, pool))
+                except GenerationFailed as exc:
+                    raise CLIError(str(exc)) from exc
+    raise CLIError(f"unknown environment {env!r}"
+                   + (f" in family {family_spec!r}" if family_spec else "; `rewardgym envs` lists them"))
 
 
 def _get(url: str, path: str) -> Any:

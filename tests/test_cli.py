@@ -4,8 +4,9 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TOY_FAMILY
 
 
 def rewardgym(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -49,3 +50,27 @@ def test_commands_against_a_running_server(toy_server):
     assert "toy_echo" in rewardgym("envs", "--url", toy_server.url).stdout
     tasks = json.loads(rewardgym("tasks", "toy_echo", "-n", "2", "--url", toy_server.url).stdout)["tasks"]
     assert len(tasks) == 2
+
+
+def test_a_task_on_the_command_line_is_not_on_any_process_command_line_while_scoring():
+    """Issue 7, finding 9: `!peek` answers with the task's answer if any process's command line holds it."""
+    secret = f"expected-output-{uuid.uuid4().hex}"
+    task = json.dumps({"answer": secret})
+    peeked = rewardgym("score", "toy_echo", "--family", TOY_FAMILY, "--task", task, "--completion", "!peek")
+    assert peeked.returncode == 0, peeked.stderr
+    assert (json.loads(peeked.stdout)["reward"], json.loads(peeked.stdout)["details"]["extracted"]) == (0.0,
+                                                                                                      "not found")
+    correct = rewardgym("score", "toy_echo", "--family", TOY_FAMILY, "--task", task, "--completion", secret)
+    assert json.loads(correct.stdout)["reward"] == 1.0, correct.stderr
+
+
+def test_the_task_can_come_from_a_file_or_stdin(tmp_path):
+    (tmp_path / "task.json").write_text('{"answer": "18"}')
+    from_file = rewardgym("score", "gsm8k", "--task", f"@{tmp_path / 'task.json'}", "--completion", "#### 18")
+    assert json.loads(from_file.stdout)["reward"] == 1.0, from_file.stderr
+    from_stdin = rewardgym("score", "gsm8k", "--task", "-", "--completion", "#### 17", stdin='{"answer": "18"}')
+    assert json.loads(from_stdin.stdout)["reward"] == 0.0, from_stdin.stderr
+    both = rewardgym("score", "gsm8k", "--task", "-", "--completion", "-", stdin="{}")
+    assert both.returncode == 2 and "at most one of --task and --completion" in both.stderr
+    missing = rewardgym("score", "gsm8k", "--task", f"@{tmp_path / 'nope.json'}", "--completion", "1")
+    assert missing.returncode == 2 and "cannot read the task" in missing.stderr

@@ -7,6 +7,7 @@ worker into `error` results, so a client always gets one result per item (docs/a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -79,7 +80,7 @@ class Gateway:
     async def readyz(self) -> Response:
         """Ready when every worker the runtimes were asked for serves; `missing` says what does not yet."""
         workers = {h.name: h.state for h in self.router.handles()}
-        missing = self.router.missing()
+        missing = self.router.missing() + await _failing_health_checks(self.router.handles())
         ready = bool(workers) and not missing
         return json_response({"ready": ready, "workers": workers, "missing": missing}, 200 if ready else 503)
 
@@ -223,6 +224,20 @@ _SCHEMAS: dict[str, Any] = {
     "SessionRequest": SessionRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
     "StepRequest": StepRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
 }
+
+
+async def _failing_health_checks(handles: Sequence[WorkerHandle]) -> list[str]:
+    """Ready workers whose /healthz does not answer 200 now (e.g. none of their scoring processes can serve)."""
+
+    async def check(handle: WorkerHandle) -> str | None:
+        try:
+            answer = await handle.client.get("/healthz", timeout=2.0)
+        except WorkerUnavailable as exc:
+            return f"{handle.name}: /healthz failed ({exc})"
+        return None if answer.status_code == 200 else f"{handle.name}: /healthz answered {answer.status_code}"
+
+    found = await asyncio.gather(*(check(handle) for handle in handles if handle.state == "ready"))
+    return [failure for failure in found if failure]
 
 
 def _body_schema(name: str) -> dict[str, Any]:

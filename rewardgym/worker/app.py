@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from rewardgym.serving import ConnectionLimits, server_config
 from rewardgym.http import HTTPProblem, install_error_handlers, json_response, read_json
 from rewardgym.worker.pool import ItemPool, PoolSettings
 from rewardgym.protocol import (
@@ -33,12 +34,34 @@ from rewardgym.protocol import (
     parse_score_request,
     response_body,
 )
-from rewardgym.registry import load_family
+from rewardgym.registry import Family, load_family
 from rewardgym.worker.scoring import FamilyScorer, GenerationFailed
 from rewardgym.worker.sessions import install_session_routes
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_ITEMS = 100_000
+
+
+@asynccontextmanager
+async def running_pool(family: Family, pool: ItemPool, sandbox_dir: str | None = None) -> AsyncIterator[ItemPool]:
+    """`pool` started, after its family's sandboxes when it needs them (warm containers when Docker is there, see
+    `provision_sandboxes`), and everything stopped at exit. The worker and the local CLI both host families so.
+
+    `sandbox_dir`: where sandbox sockets go (default: a private temporary directory)."""
+    stop_sandboxes = lambda: None  # noqa: E731
+    if family.needs_sandbox:
+        from rewardgym.worker.sandboxing import provision_sandboxes
+
+        directory = sandbox_dir or tempfile.mkdtemp(prefix=f"rewardgym-sandbox-{family.name}-")
+        stop_sandboxes = await asyncio.to_thread(provision_sandboxes, directory, pool.size)
+    try:
+        await pool.start()  # after provisioning: scoring processes inherit $REWARDGYM_SANDBOX_DIR
+        try:
+            yield pool
+        finally:
+            await pool.close()
+    finally:
+        await asyncio.to_thread(stop_sandboxes)
 
 
 def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
@@ -50,20 +73,8 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        stop_sandboxes = lambda: None  # noqa: E731
-        if family.needs_sandbox:
-            from rewardgym.worker.sandboxing import provision_sandboxes
-
-            directory = sandbox_dir or tempfile.mkdtemp(prefix=f"rewardgym-sandbox-{family.name}-")
-            stop_sandboxes = await asyncio.to_thread(provision_sandboxes, directory, pool.size)
-        try:
-            await pool.start()  # after provisioning: scoring processes inherit $REWARDGYM_SANDBOX_DIR
-            try:
-                yield
-            finally:
-                await pool.close()
-        finally:
-            await asyncio.to_thread(stop_sandboxes)
+        async with running_pool(family, pool, sandbox_dir):
+            yield
 
     app = FastAPI(title=f"rewardgym worker ({family.name})", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
@@ -135,9 +146,10 @@ def serve_worker(family_spec: str, socket_path: str | None, host: str, port: int
         os.makedirs(os.path.dirname(os.path.abspath(socket_path)), exist_ok=True)
         if os.path.exists(socket_path):
             os.unlink(socket_path)
-        config = uvicorn.Config(app, uds=socket_path, log_level="warning", access_log=False)
+        config = server_config(app, ConnectionLimits(), uds=socket_path, log_level="warning", access_log=False)
     else:
-        config = uvicorn.Config(app, host=host, port=port or 8100, log_level="warning", access_log=False)
+        config = server_config(app, ConnectionLimits(), host=host, port=port or 8100, log_level="warning",
+                               access_log=False)
     try:
         uvicorn.Server(config).run()  # on uvloop when installed: less event-loop overhead per item
     finally:

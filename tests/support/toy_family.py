@@ -1,7 +1,8 @@
 """A small family for testing the machinery (pool, worker, gateway) without the math family's dependencies.
 
 `toy_echo` scores 1 when the completion equals the task's answer. Completions starting with `!` misbehave on
-purpose: `!sleep N`, `!crash` (the process exits), `!raise`, `!memory` (allocates without bound).
+purpose: `!sleep N`, `!crash` (the process exits), `!raise`, `!memory` (allocates without bound), `!peek` (answers
+with the task's answer if any process's command line holds it).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class ToyEcho(Environment[EchoTask]):
             hog = []
             while True:
                 hog.append(bytearray(64 * 1024 * 1024))
+        elif completion == "!peek":  # what a cheating program run on this host would try: answers in argv
+            completion = task.answer if _in_some_command_line(task.answer) else "not found"
         if not completion.strip():
             return Score.no_answer()
         correct = float(completion.strip() == task.answer)
@@ -48,6 +51,17 @@ class ToyEcho(Environment[EchoTask]):
         digits = {"easy": 2, "medium": 4, "hard": 8}[options.difficulty]
         answer = str(rng.randrange(10 ** (digits - 1), 10**digits))
         return Generated(prompt=f"Repeat {answer}", task=EchoTask(answer=answer), solution=answer)
+
+
+def _in_some_command_line(text: str) -> bool:
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                if text.encode() in cmdline.read():
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 FAMILY = Family(name="toy", environments=(ToyEcho,))
