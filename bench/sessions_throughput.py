@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import sys
@@ -50,6 +51,13 @@ def direct_loop(games: list[tuple[int, list[str]]]) -> float:
     return steps / (time.perf_counter() - started)
 
 
+async def request(http: WorkerClient, method: str, path: str, body: dict | None = None) -> dict:
+    answer = await http.request(method, path, None if body is None else json.dumps(body).encode(), 120)
+    if answer.status_code >= 300:
+        raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.content[:300]!r}")
+    return answer.json() if answer.content else {}
+
+
 async def through_sessions(url: str, games: list[tuple[int, list[str]]], concurrency: int) -> float:
     """Steps/s of `concurrency` players. The client is the gateway's own keep-alive HTTP/1.1 client: httpx spent
     6-14 ms of CPU per request here, more than gateway and worker together, and this measures the server."""
@@ -57,11 +65,7 @@ async def through_sessions(url: str, games: list[tuple[int, list[str]]], concurr
     steps = 0
     http = WorkerClient.for_url(url)
 
-    async def call(method: str, path: str, body: dict | None = None) -> dict:
-        answer = await http.request(method, path, None if body is None else json.dumps(body).encode(), 120)
-        if answer.status_code >= 300:
-            raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.content[:300]!r}")
-        return answer.json() if answer.content else {}
+    call = functools.partial(request, http)
 
     async def player() -> None:
         nonlocal steps
@@ -84,6 +88,35 @@ async def through_sessions(url: str, games: list[tuple[int, list[str]]], concurr
         await http.aclose()
 
 
+async def batched_steps(url: str, games: list[tuple[int, list[str]]], width: int) -> tuple[float, float]:
+    """Steps/s when `width` sessions step together, one `POST /v1/sessions/steps` per turn (a vectorised env):
+    (over everything, session starts and deletes included; over the step requests alone)."""
+    http = WorkerClient.for_url(url)
+
+    call = functools.partial(request, http)
+
+    steps, stepping = 0, 0.0
+    try:
+        began = time.perf_counter()
+        for wave in range(0, len(games), width):
+            group = games[wave:wave + width]
+            starts = [call("POST", "/v1/envs/wordle/sessions", {"seed": seed}) for seed, _ in group]
+            ids = [started["session_id"] for started in await asyncio.gather(*starts)]
+            for turn in range(max(len(actions) for _, actions in group)):
+                batch = [{"session_id": sid, "action": actions[turn], "request_id": str(turn)}
+                         for sid, (_, actions) in zip(ids, group) if turn < len(actions)]
+                turn_began = time.perf_counter()
+                results = (await call("POST", "/v1/sessions/steps", {"steps": batch}))["results"]
+                stepping += time.perf_counter() - turn_began
+                if any(result["status"] != 200 for result in results):
+                    raise RuntimeError(f"a step failed: {next(r for r in results if r['status'] != 200)}")
+                steps += len(batch)
+            await asyncio.gather(*(call("DELETE", f"/v1/sessions/{sid}") for sid in ids))
+        return steps / (time.perf_counter() - began), steps / stepping
+    finally:
+        await http.aclose()
+
+
 def cpu_seconds(server: Server) -> dict[str, float]:
     """CPU time so far of the gateway, its workers with their scoring processes, and this (client) process."""
     gateway = psutil.Process(server.process.pid)
@@ -94,6 +127,15 @@ def cpu_seconds(server: Server) -> dict[str, float]:
         except psutil.NoSuchProcess:
             pass
     return {"gateway": sum(gateway.cpu_times()[:2]), "worker": workers, "client": sum(psutil.Process().cpu_times()[:2])}
+
+
+def cpu_per_step(runs: list[dict[str, float]], what: str) -> tuple[dict[str, float], float]:
+    """Median CPU ms per step of each part, and the steps/s that allows on this machine's cores when idle."""
+    cpu_ms = {part: round(median([run[part] for run in runs]), 3) for part in runs[0]}
+    ceiling = (psutil.cpu_count() or 1) * 1000 / sum(cpu_ms.values())
+    print(f"{what}: CPU per step (ms, median; session start and delete included): {cpu_ms}; so at most "
+          f"{ceiling:.0f} steps/s on {psutil.cpu_count()} idle cores")
+    return cpu_ms, ceiling
 
 
 def replay_cost_us(games: list[tuple[int, list[str]]], rounds: int = 200) -> dict[str, dict[int, float]]:
@@ -132,23 +174,28 @@ def main() -> None:
     server = Server("--families", "games", "--processes", "2")
     try:
         asyncio.run(through_sessions(server.url, games[:64], args.concurrency))  # warm connections and processes
-        direct_runs, session_runs, cpu_runs = [], [], []
+        direct_runs, session_runs, cpu_runs, batched_runs, batched_cpu_runs = [], [], [], [], []
         for repeat in range(args.repeats):  # interleaved, so both see the same machine noise
             direct_runs.append(direct_loop(games * 10))
             before = cpu_seconds(server)
             session_runs.append(asyncio.run(through_sessions(server.url, games, args.concurrency)))
             steps = steps_per_episode * len(games)
             cpu_runs.append({k: (v - before[k]) / steps * 1000 for k, v in cpu_seconds(server).items()})
+            before = cpu_seconds(server)
+            batched_runs.append(asyncio.run(batched_steps(server.url, games, args.concurrency)))
+            batched_cpu_runs.append({k: (v - before[k]) / steps * 1000 for k, v in cpu_seconds(server).items()})
             print(f"run {repeat + 1}: direct loop {direct_runs[-1]:8.1f} steps/s   sessions "
-                  f"{session_runs[-1]:7.1f} steps/s", flush=True)
+                  f"{session_runs[-1]:7.1f} steps/s   batched steps {batched_runs[-1][0]:7.1f} steps/s "
+                  f"(step requests alone {batched_runs[-1][1]:7.1f})", flush=True)
     finally:
         server.stop()
     direct, sessions = median(direct_runs), median(session_runs)
     ratios = [s / d for s, d in zip(session_runs, direct_runs)]
-    cpu_ms = {part: round(median([run[part] for run in cpu_runs]), 3) for part in cpu_runs[0]}
-    ceiling = (psutil.cpu_count() or 1) * 1000 / sum(cpu_ms.values())
-    print(f"CPU per step (ms, median; session start and delete included): {cpu_ms}; so at most {ceiling:.0f} "
-          f"steps/s on {psutil.cpu_count()} idle cores")
+    batched, batched_alone = median([r[0] for r in batched_runs]), median([r[1] for r in batched_runs])
+    print(f"batched: {batched:.1f} steps/s ({batched / direct:.3f}x), step requests alone {batched_alone:.1f} "
+          f"steps/s ({batched_alone / direct:.3f}x)")
+    cpu_ms, ceiling = cpu_per_step(cpu_runs, "one step per request")
+    batched_cpu_ms, batched_ceiling = cpu_per_step(batched_cpu_runs, "batched steps")
     print(f"median: direct loop {direct:.1f} steps/s, sessions ({args.concurrency} concurrent) {sessions:.1f} "
           f"steps/s, ratio {sessions / direct:.3f}x (median of per-run ratios {median(ratios):.3f}x); target 0.5x")
     path = save("sessions_throughput", {
@@ -158,7 +205,14 @@ def main() -> None:
         "sessions_steps_per_s": [round(r, 1) for r in session_runs],
         "median_direct_steps_per_s": round(direct, 1), "median_sessions_steps_per_s": round(sessions, 1),
         "ratio": round(sessions / direct, 4), "median_of_ratios": round(median(ratios), 4), "target_ratio": 0.5,
+        "batched_steps_per_s": [round(r[0], 1) for r in batched_runs],
+        "batched_step_requests_alone_steps_per_s": [round(r[1], 1) for r in batched_runs],
+        "median_batched_steps_per_s": round(batched, 1), "batched_ratio": round(batched / direct, 4),
+        "median_batched_step_requests_alone_steps_per_s": round(batched_alone, 1),
+        "batched_step_requests_alone_ratio": round(batched_alone / direct, 4),
         "cpu_ms_per_step": cpu_ms, "steps_per_s_ceiling_on_idle_cores": round(ceiling, 1),
+        "batched_cpu_ms_per_step": batched_cpu_ms,
+        "batched_steps_per_s_ceiling_on_idle_cores": round(batched_ceiling, 1),
         "load_average_at_end": [round(x, 1) for x in os.getloadavg()], **cost,
     })
     print(f"saved {path}")

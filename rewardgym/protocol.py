@@ -150,6 +150,23 @@ class StepRequest(_Strict):
     request_id: str | None = Field(default=None, min_length=1, max_length=MAX_REQUEST_ID_CHARS)
 
 
+MAX_STEPS_PER_REQUEST = 10_000
+
+
+class SessionStep(StepRequest):
+    """One step of a batch: which session, and the step."""
+
+    session_id: str = Field(min_length=1, max_length=200)
+
+
+class StepsRequest(_Strict):
+    """`POST /v1/sessions/steps`: one step in each of many sessions (a vectorised env's step), in one request.
+    The answer is `{"results": [...]}` in request order, each the step's answer with `"status": 200`, or
+    `{"status": <the code the single-step route would answer>, "detail": "..."}`: one session's failure is its own."""
+
+    steps: list[SessionStep] = Field(min_length=1, max_length=MAX_STEPS_PER_REQUEST)
+
+
 class StepResult(BaseModel):
     """What one step returns, as gymnasium's `step` does. `terminated`: the game ended by its rules; `truncated`:
     cut off by its turn limit. Either way the episode is over and further steps are refused (409)."""

@@ -86,7 +86,9 @@ def test_playing_through_sessions_gives_the_reward_that_score_gives_the_transcri
             assert scored.json()["reward"] == state["total_reward"]
             if not careless:
                 assert state["total_reward"] == 1.0
-            assert http.delete(f"/v1/sessions/{started['session_id']}").status_code == 204
+            final = http.delete(f"/v1/sessions/{started['session_id']}")
+            assert final.status_code == 200 and final.json()["actions"] == state["actions"]
+            assert http.get(f"/v1/sessions/{started['session_id']}").status_code == 404
 
 
 def test_a_retried_step_gets_its_recorded_answer_and_is_played_once(server):
@@ -152,10 +154,35 @@ def test_unknown_ids_are_404_and_bad_input_is_422(server):
         assert single.status_code == 422 and "single-turn" in single.json()["detail"]
         unknown_env = http.post("/v1/envs/no_such_game/sessions", json={"seed": 1})
         assert unknown_env.status_code == 404 and "wordle" in unknown_env.json()["known_envs"]
-        assert http.delete(f"/v1/sessions/{session_id}").status_code == 204
+        assert http.delete(f"/v1/sessions/{session_id}").status_code == 200
         assert step(http, session_id, "up").status_code == 404
         schema = http.get("/openapi.json").json()
         assert "/v1/sessions/{session_id}/step" in schema["paths"] and "StepRequest" in schema["components"]["schemas"]
+
+
+def test_many_sessions_step_in_one_request_each_with_its_own_answer(server):
+    with server.client() as http:
+        words = [start(http, "wordle", seed)["session_id"] for seed in (21, 22)]
+        counter = start(http, "toy_counter", 4)["session_id"]  # on the other worker: the batch is split
+        batch = {"steps": [
+            {"session_id": words[0], "action": "CRANE", "request_id": "1"},
+            {"session_id": counter, "action": "up", "request_id": "1"},
+            {"session_id": "nope", "action": "CRANE"},
+            {"session_id": words[0], "action": "SLOTH", "request_id": "2"},  # same session: played in order
+            {"session_id": words[1], "action": "CRANE", "request_id": "1"},
+            {"session_id": counter, "action": "sleep 30", "request_id": "2"},
+        ]}
+        results = http.post("/v1/sessions/steps", json=batch).json()["results"]
+        assert [r["status"] for r in results] == [200, 200, 404, 200, 200, 504], results
+        assert results[0]["observation"] == GAME_ENVS["wordle"].replay(21, None, ["CRANE"]).observation
+        assert results[3]["observation"] == GAME_ENVS["wordle"].replay(21, None, ["CRANE", "SLOTH"]).observation
+        assert results[1]["info"]["count"] == 1 and "deadline" in results[5]["detail"]
+        again = http.post("/v1/sessions/steps", json=batch).json()["results"]  # retried: nothing played twice
+        assert again[:5] == results[:5]
+        assert http.get(f"/v1/sessions/{words[0]}").json()["actions"] == ["CRANE", "SLOTH"]
+        assert http.get(f"/v1/sessions/{counter}").json()["actions"] == ["up"]
+        for bad in [{"steps": []}, {"steps": [{"session_id": counter}]}, {"steps": [{"action": "up"}]}, {}]:
+            assert http.post("/v1/sessions/steps", json=bad).status_code == 422, bad
 
 
 def test_200_concurrent_wordle_sessions_play_to_the_end_without_cross_talk(server):
@@ -179,7 +206,7 @@ def test_200_concurrent_wordle_sessions_play_to_the_end_without_cross_talk(serve
         states = list(pool.map(lambda seed: http.get(f"/v1/sessions/{sessions[seed]}").json(), seeds))
         assert all(s["terminated"] and s["total_reward"] == 1.0 for s in states)
         assert [s["seed"] for s in states] == seeds and [s["actions"] for s in states] == [expert[s] for s in seeds]
-        assert set(pool.map(lambda seed: http.delete(f"/v1/sessions/{sessions[seed]}").status_code, seeds)) == {204}
+        assert set(pool.map(lambda seed: http.delete(f"/v1/sessions/{sessions[seed]}").status_code, seeds)) == {200}
         assert time.monotonic() - began < 120
 
 
@@ -198,7 +225,7 @@ def test_sessions_expire_after_the_idle_ttl_and_use_keeps_them_alive(small_serve
         gone = step(http, idle, "up")
         assert gone.status_code == 404 and "expired after 3 s idle" in gone.json()["detail"]
         assert step(http, kept, "up", "k2").status_code == 200
-        assert http.delete(f"/v1/sessions/{kept}").status_code == 204
+        assert http.delete(f"/v1/sessions/{kept}").status_code == 200
 
 
 def test_the_live_session_cap_answers_429_with_retry_after(small_server):
@@ -207,10 +234,10 @@ def test_the_live_session_cap_answers_429_with_retry_after(small_server):
         refused = http.post("/v1/envs/toy_counter/sessions", json={"seed": 9})
         assert refused.status_code == 429 and "at most 3 live sessions" in refused.json()["detail"]
         assert 1 <= int(refused.headers["retry-after"]) <= TTL_S
-        assert http.delete(f"/v1/sessions/{live[0]}").status_code == 204
+        assert http.delete(f"/v1/sessions/{live[0]}").status_code == 200
         live[0] = start(http, "toy_counter", 9)["session_id"]
         for session_id in live:
-            assert http.delete(f"/v1/sessions/{session_id}").status_code == 204
+            assert http.delete(f"/v1/sessions/{session_id}").status_code == 200
 
 
 def test_a_session_whose_worker_died_answers_410_never_a_new_game(small_server):

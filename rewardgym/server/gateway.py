@@ -29,6 +29,7 @@ from rewardgym.protocol import (
     SessionRequest,
     Status,
     StepRequest,
+    StepsRequest,
     TasksRequest,
     count_items,
     decode_status_counts,
@@ -205,6 +206,8 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
          {"tags": ["sessions"], "openapi_extra": _body_schema("SessionRequest")}),
         ("POST", "/v1/sessions/{session_id}/step", sessions.step,
          {"tags": ["sessions"], "openapi_extra": _body_schema("StepRequest")}),
+        ("POST", "/v1/sessions/steps", sessions.steps,
+         {"tags": ["sessions"], "openapi_extra": _body_schema("StepsRequest")}),
         ("GET", "/v1/sessions/{session_id}", sessions.state, {"tags": ["sessions"]}),
         ("DELETE", "/v1/sessions/{session_id}", sessions.delete, {"tags": ["sessions"]}),
     ]
@@ -223,6 +226,7 @@ _SCHEMAS: dict[str, Any] = {
     "ScoreResult": ScoreResult.model_json_schema(ref_template="#/components/schemas/{model}"),
     "SessionRequest": SessionRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
     "StepRequest": StepRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
+    "StepsRequest": StepsRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
 }
 
 

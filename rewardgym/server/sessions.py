@@ -11,13 +11,19 @@ through unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import math
 import re
+from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from rewardgym.http import HTTPProblem, json_response, read_body
+from pydantic import ValidationError
+
+from rewardgym.http import HTTPProblem, json_response, parse_json, read_body
+from rewardgym.protocol import StepsRequest, describe_validation_error
 from rewardgym.server.router import Router
 from rewardgym.server.runtimes.base import WorkerHandle
 from rewardgym.server.settings import GatewaySettings
@@ -59,16 +65,55 @@ class SessionRoutes:
         body = await read_body(request, self.settings.max_body_bytes)
         return _passed(await self.call(handle, "POST", f"/v1/sessions/{local_id}/step", body, "the step"))
 
+    async def steps(self, request: Request) -> Response:
+        """One step in each of many sessions: split by worker, sent to each at once, answered in request order."""
+        body = parse_json(await read_body(request, self.settings.max_body_bytes))
+        try:
+            steps = StepsRequest.model_validate(body).steps
+        except ValidationError as exc:
+            raise HTTPProblem(422, describe_validation_error(exc, "steps request")) from exc
+        results: list[dict[str, Any]] = [{}] * len(steps)
+        batches: dict[str, tuple[WorkerHandle, list[int], list[dict[str, Any]]]] = {}
+        for index, item in enumerate(steps):
+            try:
+                handle, local_id = self.locate(item.session_id)
+            except HTTPProblem as exc:
+                results[index] = {"status": exc.status, "detail": exc.message}
+                continue
+            _, indexes, items = batches.setdefault(handle.name, (handle, [], []))
+            indexes.append(index)
+            items.append({"session_id": local_id, "action": item.action, "request_id": item.request_id})
+
+        async def send(handle: WorkerHandle, indexes: list[int], items: list[dict[str, Any]]) -> None:
+            try:
+                answer = await self.call(handle, "POST", "/v1/sessions/steps", json.dumps({"steps": items}).encode(),
+                                         "the steps", len(items))
+                if answer.status_code == 200:
+                    for index, result in zip(indexes, answer.json()["results"]):
+                        results[index] = result
+                    return
+                failure = {"status": answer.status_code, "detail": answer.json().get("detail", "")}
+            except HTTPProblem as exc:
+                failure = {"status": exc.status, "detail": exc.message}
+            for index in indexes:
+                results[index] = failure
+
+        await asyncio.gather(*(send(*batch) for batch in batches.values()))
+        return json_response({"results": results})
+
     async def state(self, session_id: str) -> Response:
+        return await self.session_state(session_id, "GET", "reading the session")
+
+    async def delete(self, session_id: str) -> Response:
+        """Forget the session; the answer is its final state, as `GET` gives it."""
+        return await self.session_state(session_id, "DELETE", "deleting the session")
+
+    async def session_state(self, session_id: str, method: str, what: str) -> Response:
         handle, local_id = self.locate(session_id)
-        answer = await self.call(handle, "GET", f"/v1/sessions/{local_id}", None, "reading the session")
+        answer = await self.call(handle, method, f"/v1/sessions/{local_id}", None, what)
         if answer.status_code != 200:
             return _passed(answer)
         return json_response({"session_id": session_id, **answer.json()})
-
-    async def delete(self, session_id: str) -> Response:
-        handle, local_id = self.locate(session_id)
-        return _passed(await self.call(handle, "DELETE", f"/v1/sessions/{local_id}", None, "deleting the session"))
 
     def locate(self, session_id: str) -> tuple[WorkerHandle, str]:
         """The worker holding the session and its id there; 404 for an id no worker here handed out, 410 when
@@ -89,11 +134,11 @@ class SessionRoutes:
         return handle, match[3]
 
     async def call(self, handle: WorkerHandle, method: str, path: str, body: bytes | None,
-                   what: str) -> WorkerResponse:
+                   what: str, steps: int = 1) -> WorkerResponse:
         """One request to the session's worker. The step deadline is enforced there; this bound is a backstop for
         a worker that stops answering, allowing for steps queued ahead in its scoring processes."""
         deadline_s = max((env.max_timeout_s for env in handle.envs), default=60.0)
-        handle.inflight_items += 1
+        handle.inflight_items += steps
         try:
             rounds = math.ceil(handle.inflight_items / max(handle.processes, 1))
             return await handle.client.request(method, path, body, timeout=deadline_s * rounds
@@ -106,13 +151,11 @@ class SessionRoutes:
                               "it again (a step with the same request_id is played at most once); if the worker "
                               "restarted, its sessions are gone and answer 410", headers={"Retry-After": "1"}) from exc
         finally:
-            handle.inflight_items -= 1
+            handle.inflight_items -= steps
 
 
 def _passed(answer: WorkerResponse) -> Response:
     """The worker's answer as it is (status, JSON body, Retry-After)."""
     headers = {name: answer.headers[name] for name in PASSED_HEADERS if name in answer.headers}
-    if answer.status_code == 204:
-        return Response(status_code=204, headers=headers)
     return Response(answer.content, status_code=answer.status_code, media_type="application/json", headers=headers)
 

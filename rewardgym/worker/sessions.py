@@ -31,7 +31,14 @@ from pydantic import ValidationError
 
 from rewardgym.http import HTTPProblem, json_response, read_json
 from rewardgym.multiturn import MAX_ACTIONS
-from rewardgym.protocol import SessionRequest, Status, StepRequest, describe_validation_error, item_deadline_s
+from rewardgym.protocol import (
+    SessionRequest,
+    Status,
+    StepRequest,
+    StepsRequest,
+    describe_validation_error,
+    item_deadline_s,
+)
 from rewardgym.worker.jobs import StepJob
 from rewardgym.worker.pool import ItemPool
 from rewardgym.worker.scoring import FamilyScorer
@@ -205,8 +212,18 @@ class SessionService:
         return {"session_id": session_id, "env": env, "env_version": info.version,
                 "observation": start["observation"], "info": start["info"]}
 
-    async def step(self, session_id: str, body: Any) -> dict[str, Any]:
-        request = _validate(StepRequest, body, "step request")
+    async def steps(self, body: Any) -> dict[str, Any]:
+        """One step in each of many sessions; each result is the step's answer or its own error."""
+        request = _validate(StepsRequest, body, "steps request")
+        return {"results": await asyncio.gather(*(self.step_result(item.session_id, item) for item in request.steps))}
+
+    async def step_result(self, session_id: str, request: StepRequest) -> dict[str, Any]:
+        try:
+            return {"status": 200, **await self.step(session_id, request)}
+        except HTTPProblem as exc:
+            return {"status": exc.status, "detail": exc.message}
+
+    async def step(self, session_id: str, request: StepRequest) -> dict[str, Any]:
         session = self.store.get(session_id)
         async with session.lock:  # one step at a time per session; a retry waits, then finds its answer
             if session.closed:
@@ -251,9 +268,11 @@ class SessionService:
             "idle_s": round(idle, 3), "expires_in_s": round(max(0.0, self.store.settings.ttl_s - idle), 3),
         }
 
-    def delete(self, session_id: str) -> None:
-        self.store.get(session_id)
+    def delete(self, session_id: str) -> dict[str, Any]:
+        """Forget the session; the answer is its final state (its transcript, for scoring or logging)."""
+        final = self.state(session_id)
         self.store.remove(session_id)
+        return final
 
     async def run(self, job: StepJob, env: str, what: str) -> dict[str, Any]:
         """Run one step in the pool under the scoring deadline; a failed step raises and changes nothing."""
@@ -281,17 +300,21 @@ def install_session_routes(app: FastAPI, scorer: FamilyScorer, pool: ItemPool, m
         return json_response(await service.create(env, await read_json(request, max_body_bytes)))
 
     async def step(session_id: str, request: Request) -> Response:
-        return json_response(await service.step(session_id, await read_json(request, max_body_bytes)))
+        step_request = _validate(StepRequest, await read_json(request, max_body_bytes), "step request")
+        return json_response(await service.step(session_id, step_request))
+
+    async def steps(request: Request) -> Response:
+        return json_response(await service.steps(await read_json(request, max_body_bytes)))
 
     async def state(session_id: str) -> Response:
         return json_response(service.state(session_id))
 
     async def delete(session_id: str) -> Response:
-        service.delete(session_id)
-        return Response(status_code=204)
+        return json_response(service.delete(session_id))
 
     app.add_api_route("/v1/envs/{env}/sessions", create, methods=["POST"])
     app.add_api_route("/v1/sessions/{session_id}/step", step, methods=["POST"])
+    app.add_api_route("/v1/sessions/steps", steps, methods=["POST"])
     app.add_api_route("/v1/sessions/{session_id}", state, methods=["GET"])
     app.add_api_route("/v1/sessions/{session_id}", delete, methods=["DELETE"])
     return service
