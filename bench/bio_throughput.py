@@ -7,7 +7,8 @@ loop, the family's scoring code called in this process one item after the other 
 server does), and (b) one batch request of the same items to the gateway (local runtime, `--processes` scoring
 processes). Items are generated tasks with their gold answers (each must score 1). Prints items/s per environment,
 the gateway/direct ratio, the CPU the server's process tree spends per item (gateway, worker and scoring
-processes: what bounds its throughput on two cores), and names the slowest; figures go to bench/results/bio_throughput.json.
+processes: what bounds its throughput on two cores), and names the slowest; figures go to
+bench/results/bio_throughput.json.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def main() -> None:
             direct, gateway = median(direct_runs), median(gateway_runs)
             rows[name] = {"direct_items_per_s": [round(r, 1) for r in direct_runs],
                           "gateway_items_per_s": [round(r, 1) for r in gateway_runs],
-                          "median_direct_items_per_s": round(direct, 1), "median_gateway_items_per_s": round(gateway, 1),
+                          "median_direct_items_per_s": round(direct, 1),
+                          "median_gateway_items_per_s": round(gateway, 1),
                           "ratio_gateway_over_direct": round(gateway / direct, 2),
                           "direct_cpu_ms_per_item": round(median(direct_cpu_ms), 3),
                           "server_cpu_ms_per_item": round(median(cpu_ms), 3)}

@@ -297,7 +297,8 @@ def test_fragment_lengths_agree_with_biopython_catalyse() -> None:
 
 FORMS = [
     ("dna_revcomp", {"sequence": "AACCGT", "operation": "reverse_complement"},
-     ["<answer>ACGGTT</answer>", "\\boxed{acggtt}", "<answer>\n>rc\nACG\nGTT\n</answer>", "<answer>5'-ACGGTT-3'</answer>",
+     ["<answer>ACGGTT</answer>", "\\boxed{acggtt}", "<answer>\n>rc\nACG\nGTT\n</answer>",
+      "<answer>5'-ACGGTT-3'</answer>",
       "<answer>`ACGGTT`</answer>", "\\boxed{\\text{ACGGTT}}", "<answer>**ACG GTT**</answer>"]),
     ("dna_revcomp", {"sequence": "AACCGT", "operation": "transcribe"}, ["<answer>AACCGU</answer>", "\\boxed{aaccgu}"]),
     ("dna_translate", {"sequence": "ATGTGAAAATAA", "table": 2},

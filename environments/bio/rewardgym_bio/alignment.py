@@ -113,7 +113,8 @@ class AlignmentEnv(Environment[AlignmentTask]):
         ratio = max(0.0, value) / optimum if optimum > 0 else 0.0
         optimal = abs(value - optimum) < 1e-9
         reward = REWARD_OPTIMAL if optimal else PARTIAL_WEIGHT * min(ratio, 1.0)
-        return Score(reward=reward, components={"valid": 1.0, "optimal": float(optimal), "score_ratio": min(ratio, 1.0)},
+        components = {"valid": 1.0, "optimal": float(optimal), "score_ratio": min(ratio, 1.0)}
+        return Score(reward=reward, components=components,
                      details={**details, "score": value})
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[AlignmentTask]:

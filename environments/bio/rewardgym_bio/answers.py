@@ -159,7 +159,8 @@ def parse_number(text: str, quantity: Quantity = "plain") -> float | None:
     """The one number in an answer like `12,345.6 Da`, `12.3 kDa`, `61.2 °C`, `52.5%`, `7.25`; else None.
 
     A comma followed by exactly three digits groups thousands (`1,234` is 1234, `0,523` is not); any other
-    comma is a decimal comma (`0,52`). A unit that does not belong to `quantity` makes the answer unreadable rather than guessed.
+    comma is a decimal comma (`0,52`). A unit that does not belong to `quantity` makes the answer unreadable
+    rather than guessed.
     For `fraction`, a bare number above 1 is read as a percentage.
     """
     if len(text) > MAX_NUMBER_CHARS:

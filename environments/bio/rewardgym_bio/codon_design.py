@@ -93,7 +93,8 @@ def constraints_met(task: CodonDesignTask, dna: str) -> dict[str, float]:
             "gc_window": float(task.gc_min <= gc <= task.gc_max), "cai": float(index.calculate(dna) >= task.min_cai)}
 
 
-def _design(rng: random.Random, protein: str, weights: dict[str, float], batch: Restriction.RestrictionBatch) -> str | None:
+def _design(rng: random.Random, protein: str, weights: dict[str, float],
+            batch: Restriction.RestrictionBatch) -> str | None:
     """The best codon per residue, then synonymous swaps at random until no stated site is left."""
     codons = [max(SYNONYMS[residue], key=lambda codon: weights[codon]) for residue in protein] + ["TAA"]
     for _ in range(200):
@@ -109,7 +110,8 @@ def _design(rng: random.Random, protein: str, weights: dict[str, float], batch: 
 class CodonDesignEnv(Environment[CodonDesignTask]):
     name = "codon_design"
     description = (
-        "Constructive: write a DNA coding sequence (ATG through one stop codon) for a given protein under NCBI table 1, "
+        "Constructive: write a DNA coding sequence (ATG through one stop codon) for a given protein under NCBI "
+        "table 1, "
         "avoiding the sites of stated restriction enzymes (both strands), with GC fraction in a stated window and a "
         "codon adaptation index (Sharp & Li geometric mean of the stated weights, ATG/TGG/stops excluded; "
         "Biopython CodonAdaptationIndex) at least a stated threshold. Answer the DNA in <answer></answer> or "

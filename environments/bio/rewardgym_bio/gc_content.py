@@ -53,7 +53,8 @@ class GcContentEnv(Environment[GcTask]):
 
     def score(self, task: GcTask, completion: str) -> Score:
         gold = gold_fraction(task)
-        return numeric_answer(completion, lambda text: parse_number(text, "fraction"), "a fraction or a percentage", gold, task.tolerance + 1e-12)
+        return numeric_answer(completion, lambda text: parse_number(text, "fraction"), "a fraction or a percentage",
+                              gold, task.tolerance + 1e-12)
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[GcTask]:
         options = GcOptions.model_validate(options.model_dump())

@@ -124,7 +124,8 @@ class MeltingTempEnv(Environment[TmTask]):
         else:
             hard = options.difficulty == "hard"
             conditions = TmConditions(
-                nn_table=rng.choice(sorted(NN_TABLES)), Na=rng.choice([10, 50, 100]), K=rng.choice([0, 50]) if hard else 0,
+                nn_table=rng.choice(sorted(NN_TABLES)), Na=rng.choice([10, 50, 100]),
+                K=rng.choice([0, 50]) if hard else 0,
                 Tris=rng.choice([0, 10]) if hard else 0, Mg=rng.choice([1.5, 2.0, 3.0]) if hard else 0,
                 dNTPs=rng.choice([0.2, 0.8]) if hard else 0, dnac1=rng.choice([50, 250, 500]), dnac2=0,
                 saltcorr=7 if hard else rng.choice([1, 2, 5, 6]))
