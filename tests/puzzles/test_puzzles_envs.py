@@ -7,6 +7,8 @@ a fixed one) is a visible change in review.
 from __future__ import annotations
 
 import json
+import random
+import socket
 import typing
 
 import pytest
@@ -30,6 +32,16 @@ EXPECTED_UNSERVED_DIFFICULTIES: dict[str, set[str]] = {
     "caesar_cipher": {"hard"}, "jugs": {"medium", "hard"}, "n_queens": {"hard"}, "rubiks_cube": {"medium", "hard"},
     "sokoban": {"easy"}, "survo": {"medium", "hard"}, "zebra_puzzles": {"hard"},
 }
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generation and scoring must not reach the network (workers run with none): any connection fails here."""
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def difficulties(env: PuzzleEnv) -> tuple[str, ...]:
@@ -64,6 +76,10 @@ def test_names_are_prefixed() -> None:
 def test_generated_answer_scores_one_and_a_wrong_one_less(name: str) -> None:
     env = ENVS[name]
     check_env(env, seeds=0)  # declaration, JSON round trip and the catalogue example
+    easiest = env.generate(random.Random(0), env.Options(difficulty=difficulties(env)[0]))
+    stored = env.examples()[0]
+    assert (stored.task, stored.completion) == (easiest.task, easiest.solution), \
+        "examples.json is stale: regenerate it with `python -m rewardgym_puzzles`"
     for difficulty in difficulties(env):
         options = env.Options(difficulty=difficulty)
         for seed in SEEDS:

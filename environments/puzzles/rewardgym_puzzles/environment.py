@@ -22,6 +22,7 @@ from reasoning_gym.dataset import ProceduralDataset
 from rewardgym.sdk import Environment, Example, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
 from rewardgym_puzzles import catalogue, fixes
+from rewardgym_puzzles.examples import stored_examples
 from rewardgym_puzzles.extract import extract_answer
 
 Difficulty = Literal["easy", "medium", "hard"]
@@ -116,11 +117,16 @@ class PuzzleEnv(Environment[PuzzleTask]):
                          solution=f"<answer>{reference}</answer>")
 
     def examples(self) -> list[Example[PuzzleTask]]:
-        """One generated task at the easiest difficulty (cheapest to build), computed once on first use."""
+        """One generated task at the easiest difficulty: the stored one (examples.py), else generated now."""
         if self._examples is None:
-            easiest = catalogue.served_difficulties(self.dataset)[0]
-            generated = self.generate(random.Random(0), self.Options(difficulty=easiest))
-            self._examples = [Example(task=generated.task, completion=generated.solution, reward=1.0)]
+            stored = stored_examples().get(self.name)
+            if stored is not None:
+                example = Example(task=PuzzleTask.model_validate(stored["task"]), completion=stored["completion"])
+            else:
+                easiest = catalogue.served_difficulties(self.dataset)[0]
+                generated = self.generate(random.Random(0), self.Options(difficulty=easiest))
+                example = Example(task=generated.task, completion=generated.solution)
+            self._examples = [example]
         return self._examples
 
     def _built_dataset(self, difficulty: str) -> ProceduralDataset:
