@@ -2,7 +2,8 @@
 past its deadline, a worker that dies, and 200 sessions at once with no cross-talk.
 
 Two gateways: one with the games family and the toy multi-turn family (default TTL and cap), and a small one with
-only the toy family, a 3 s TTL and a cap of 3 sessions, for expiry, the cap and killing the worker.
+only the toy family, a 3 s TTL, a cap of 3 sessions and a gateway queue bound of 2 items, for expiry, the caps and
+killing the worker.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
     with pytest.MonkeyPatch.context() as env:  # read by the worker, which inherits the gateway's environment
         env.setenv("REWARDGYM_SESSION_TTL_S", str(TTL_S))
         env.setenv("REWARDGYM_MAX_SESSIONS", "3")
-        running = start_server(tmp_path_factory.mktemp("small"), "--families", TOY_TURNS, "--processes", "1")
+        running = start_server(tmp_path_factory.mktemp("small"), "--families", TOY_TURNS, "--processes", "1",
+                               "--max-queued-items", "2")
     yield running
     stop_server(running)
 
@@ -234,6 +236,10 @@ def test_the_live_session_cap_answers_429_with_retry_after(small_server):
         refused = http.post("/v1/envs/toy_counter/sessions", json={"seed": 9})
         assert refused.status_code == 429 and "at most 3 live sessions" in refused.json()["detail"]
         assert 1 <= int(refused.headers["retry-after"]) <= TTL_S
+        batch = {"steps": [{"session_id": session_id, "action": "up"} for session_id in live]}  # 3 > queue bound 2
+        results = http.post("/v1/sessions/steps", json=batch).json()["results"]
+        assert [r["status"] for r in results] == [429] * 3 and "limit is 2" in results[0]["detail"]
+        assert http.post("/v1/sessions/steps", json={"steps": batch["steps"][:2]}).status_code == 200
         assert http.delete(f"/v1/sessions/{live[0]}").status_code == 200
         live[0] = start(http, "toy_counter", 9)["session_id"]
         for session_id in live:

@@ -135,8 +135,12 @@ class SessionRoutes:
 
     async def call(self, handle: WorkerHandle, method: str, path: str, body: bytes | None,
                    what: str, steps: int = 1) -> WorkerResponse:
-        """One request to the session's worker. The step deadline is enforced there; this bound is a backstop for
-        a worker that stops answering, allowing for steps queued ahead in its scoring processes."""
+        """One request to the session's worker, refused (429) past the gateway's queue bound. The step deadline is
+        enforced in the worker; this timeout is a backstop for a worker that stops answering, allowing for the steps
+        queued ahead in its scoring processes."""
+        if handle.inflight_items + steps > self.settings.max_queued_items:
+            raise HTTPProblem(429, f"Worker {handle.name} has {handle.inflight_items} items queued and the limit is "
+                              f"{self.settings.max_queued_items}; try again later", headers={"Retry-After": "1"})
         deadline_s = max((env.max_timeout_s for env in handle.envs), default=60.0)
         handle.inflight_items += steps
         try:
