@@ -1,6 +1,6 @@
 """Throughput of every bio environment: `POST /score/<env>` batches against a direct in-process loop.
 
-    .venv/bin/python bench/bio_throughput.py [--items 300] [--repeats 3] [--difficulty medium]
+    .venv/bin/python bench/bio_throughput.py [--items 300] [--repeats 3] [--difficulty medium] [--group-size 1]
 
 For each environment, side by side in one run and interleaved (so both see the same machine noise): (a) the direct
 loop, the family's scoring code called in this process one item after the other (what a trainer without a reward
@@ -33,12 +33,15 @@ TARGET_ITEMS_PER_S = 200
 TARGET_RATIO = 1.5
 
 
-def gold_items(env_name: str, count: int, difficulty: str) -> list[dict]:
-    """`count` items of distinct generated tasks, each with its own reference solution."""
+def gold_items(env_name: str, count: int, difficulty: str, group_size: int = 1,
+               first_seed: int = 1000) -> list[dict]:
+    """`count` items of generated tasks with their reference solutions; `group_size` consecutive items share one
+    task (a GRPO group: one prompt, G completions), so `count // group_size` distinct tasks."""
     env = load_family("bio").instantiate()[env_name]
     items = []
     for index in range(count):
-        generated = env.generate(task_rng(env_name, 1000 + index, 0), env.Options(difficulty=difficulty))
+        if index % group_size == 0:
+            generated = env.generate(task_rng(env_name, first_seed + index, 0), env.Options(difficulty=difficulty))
         items.append({"completion": generated.solution, "task": generated.task.model_dump(mode="json"),
                       "id": str(index)})
     return items
@@ -86,25 +89,34 @@ def main() -> None:
     parser.add_argument("--difficulty", default="medium", choices=["easy", "medium", "hard"])
     parser.add_argument("--processes", type=int, default=2, help="scoring processes of the gateway's bio worker")
     parser.add_argument("--envs", help="comma-separated subset (default: every bio environment)")
+    parser.add_argument("--group-size", type=int, default=1,
+                        help="consecutive items sharing one task (8: GRPO groups of 8; 1: every item distinct)")
     args = parser.parse_args()
 
     executor = FamilyExecutor.load("bio")
     executor.warm_up()
     names = args.envs.split(",") if args.envs else sorted(executor.envs)
-    items = {name: gold_items(name, args.items, args.difficulty) for name in names}
+    # Each run gets tasks of its own when items share tasks: scorers remember the gold of recent tasks (`per_task`),
+    # and a later run must not find the tasks of an earlier one there. With distinct items the 300 tasks cycle
+    # through a 64-entry cache and never hit it, so the runs share one set.
+    runs = args.repeats if args.group_size > 1 else 1
+    items = {name: [gold_items(name, args.items, args.difficulty, args.group_size, 1000 + run * args.items)
+                    for run in range(runs)] for name in names}
     server = Server("--families", "bio", "--processes", str(args.processes))
     rows = {}
     try:
         for name in names:
-            gateway_batch(server.url, name, items[name][:20])  # warm the worker's processes for this env
+            warm = gold_items(name, 20, args.difficulty, 1, 10**6)
+            gateway_batch(server.url, name, warm)  # warm the worker's processes for this env
             direct_runs, gateway_runs, cpu_ms, direct_cpu_ms = [], [], [], []
-            for _ in range(args.repeats):
-                rate, cpu = direct_loop(executor, name, items[name])
+            for run in range(args.repeats):
+                batch = items[name][run % len(items[name])]
+                rate, cpu = direct_loop(executor, name, batch)
                 direct_runs.append(rate)
                 direct_cpu_ms.append(cpu)
                 cpu_before = server_cpu_s(server)
-                gateway_runs.append(gateway_batch(server.url, name, items[name]))
-                cpu_ms.append(1000 * (server_cpu_s(server) - cpu_before) / len(items[name]))
+                gateway_runs.append(gateway_batch(server.url, name, batch))
+                cpu_ms.append(1000 * (server_cpu_s(server) - cpu_before) / len(batch))
             direct, gateway = median(direct_runs), median(gateway_runs)
             rows[name] = {"direct_items_per_s": [round(r, 1) for r in direct_runs],
                           "gateway_items_per_s": [round(r, 1) for r in gateway_runs],
@@ -125,8 +137,9 @@ def main() -> None:
     print(f"slowest through the gateway: {slowest} ({rows[slowest]['median_gateway_items_per_s']} items/s); "
           f"lowest ratio: {lowest_ratio} ({rows[lowest_ratio]['ratio_gateway_over_direct']}x); "
           f"under {TARGET_ITEMS_PER_S} items/s: {under or 'none'}")
-    path = save("bio_throughput", {
-        "items": args.items, "repeats": args.repeats, "difficulty": args.difficulty, "processes": args.processes,
+    path = save("bio_throughput" if args.group_size == 1 else f"bio_throughput_groups{args.group_size}", {
+        "items": args.items, "group_size": args.group_size, "repeats": args.repeats, "difficulty": args.difficulty,
+        "processes": args.processes,
         "load_average_at_end": [round(load, 2) for load in psutil.getloadavg()],
         "envs": rows, "slowest_env": slowest, "lowest_ratio_env": lowest_ratio, "envs_under_target": under,
         "target_items_per_s": TARGET_ITEMS_PER_S, "target_ratio": TARGET_RATIO,

@@ -14,6 +14,7 @@ from Bio.Seq import Seq
 from rewardgym.protocol import Status
 from rewardgym.sdk import Environment, InvalidTask, task_rng
 from rewardgym_bio import FAMILY
+from rewardgym_bio.common import per_task
 from rewardgym_bio.restriction import fragment_lengths
 
 ENVS = FAMILY.instantiate()
@@ -335,3 +336,23 @@ def test_accepted_answer_forms(name: str, payload: dict, completions: list[str])
     for completion in completions:
         result = env.score(task, completion)
         assert (result.status, result.reward) == (Status.OK, 1.0), (completion, result)
+
+
+def test_gold_is_computed_once_per_task_and_invalid_tasks_are_never_cached() -> None:
+    calls: list[str] = []
+
+    @per_task
+    def gold(task):
+        calls.append(task.sequence)
+        if "N" in task.sequence:
+            raise InvalidTask("bad")
+        return len(task.sequence)
+
+    task_type = ENVS["dna_revcomp"].Task
+    for _ in range(3):
+        assert gold(task_type(sequence="ACGT", operation="transcribe")) == 4
+    assert gold(task_type(sequence="ACGT", operation="reverse_complement")) == 4  # another task: computed again
+    for _ in range(2):
+        with pytest.raises(InvalidTask):
+            gold(task_type(sequence="ANGT", operation="transcribe"))
+    assert calls == ["ACGT", "ACGT", "ANGT", "ANGT"]

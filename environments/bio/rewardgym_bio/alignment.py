@@ -13,7 +13,7 @@ from typing import Literal
 from rewardgym.sdk import Environment, Generated, GenerateOptions, Score, TaskModel
 
 from rewardgym_bio.answers import clean_sequence, fasta_records
-from rewardgym_bio.common import find_answer, unreadable
+from rewardgym_bio.common import find_answer, per_task, unreadable
 from rewardgym_bio.scheme import (MAX_ALIGN_LENGTH, Scheme, aligner, alphabet_of, optimal_score, random_scheme,
                                   related_pair, require_pair)
 
@@ -81,6 +81,11 @@ def check_rows(rows: tuple[str, str], seq_a: str, seq_b: str, scheme: Scheme) ->
     return None
 
 
+@per_task
+def global_optimum(task: AlignmentTask) -> float:
+    return optimal_score(task.seq_a, task.seq_b, task.scheme, "global")
+
+
 class AlignmentEnv(Environment[AlignmentTask]):
     name = "alignment"
     description = (
@@ -97,7 +102,7 @@ class AlignmentEnv(Environment[AlignmentTask]):
 
     def score(self, task: AlignmentTask, completion: str) -> Score:
         seq_a, seq_b = require_pair(task.seq_a, task.seq_b, task.scheme)
-        optimum = optimal_score(seq_a, seq_b, task.scheme, "global")
+        optimum = global_optimum(task)
         found = find_answer(completion)
         if isinstance(found, Score):
             return found

@@ -8,7 +8,7 @@ from typing import Literal
 from rewardgym.sdk import Environment, Generated, GenerateOptions, Score, TaskModel
 
 from rewardgym_bio.answers import parse_int
-from rewardgym_bio.common import exact_answer
+from rewardgym_bio.common import exact_answer, per_task
 from rewardgym_bio.scheme import Scheme, optimal_score, random_scheme, related_pair
 
 LENGTH_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (6, 12), "medium": (20, 50), "hard": (80, 200)}
@@ -26,6 +26,7 @@ class AlignmentScoreOptions(GenerateOptions):
     """easy: 6-12 letters; medium: 20-50; hard: 80-200 (DNA or protein, global or local)."""
 
 
+@per_task
 def gold_score(task: AlignmentScoreTask) -> int:
     return int(round(optimal_score(task.seq_a, task.seq_b, task.scheme, task.mode)))
 

@@ -21,7 +21,7 @@ from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, 
 
 from rewardgym_bio.answers import DNA, parse_sequence
 from rewardgym_bio.codon_usage import ECOLI_SHARP_LI
-from rewardgym_bio.common import random_protein, read_answer, require_protein, wrap
+from rewardgym_bio.common import per_task, random_protein, read_answer, require_protein, wrap
 from rewardgym_bio.restriction import PANEL
 
 REWARD_PER_CONSTRAINT = 0.25
@@ -60,6 +60,7 @@ class CodonDesignOptions(GenerateOptions):
     """easy: 10-20 residues, 2 enzymes; medium: 30-80, 3; hard: 100-250, 4 and a CAI threshold close to the best."""
 
 
+@per_task
 def validate(task: CodonDesignTask) -> tuple[str, CodonAdaptationIndex, Restriction.RestrictionBatch]:
     protein = require_protein(task.protein)
     if not protein.startswith("M"):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import random
-from collections import Counter
+from collections import Counter, OrderedDict
 from typing import Any, Callable, TypeVar
 
 from Bio.Data import CodonTable
 
-from rewardgym.sdk import InvalidTask, Score
+from rewardgym.sdk import InvalidTask, Score, TaskModel
 
 from rewardgym_bio.answers import DNA, MAX_ANSWER_CHARS, PROTEIN, Extraction, extract_answer, parse_int_list
 
@@ -24,6 +25,31 @@ NCBI_TABLES = sorted(CodonTable.unambiguous_dna_by_id)
 """NCBI translation table ids Biopython knows; any other id in a task is invalid."""
 
 T = TypeVar("T")
+TaskT = TypeVar("TaskT", bound=TaskModel)
+
+GOLD_CACHE_SIZE = 64
+"""Tasks whose gold a scoring process remembers: a GRPO group is G completions of one task, sent together."""
+
+
+def per_task(gold: Callable[[TaskT], T]) -> Callable[[TaskT], T]:
+    """Remember a gold function's result per task (keyed on the task's JSON) in this process, least recently used
+    out first. Gold is a pure function of the task, so the G items of a group compute it once per process rather
+    than G times; an InvalidTask is raised again each time, never cached. Callers must not mutate the result."""
+    cache: OrderedDict[str, Any] = OrderedDict()
+
+    @functools.wraps(gold)
+    def cached(task: TaskT) -> T:
+        key = task.model_dump_json()
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        value = gold(task)
+        cache[key] = value
+        if len(cache) > GOLD_CACHE_SIZE:
+            cache.popitem(last=False)
+        return value
+
+    return cached
 
 
 def find_answer(completion: str) -> Extraction | Score:

@@ -16,7 +16,7 @@ from pydantic import Field
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
 from rewardgym_bio.answers import normalise_words, parse_int
-from rewardgym_bio.common import exact_answer, random_dna, require_table
+from rewardgym_bio.common import exact_answer, per_task, random_dna, require_table
 
 MAX_RECORD_CHARS = 200_000
 GENES_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (2, 3), "medium": (4, 6), "hard": (7, 10)}
@@ -39,6 +39,7 @@ class GenbankOptions(GenerateOptions):
     """easy: 2-3 genes; medium: 4-6 with tRNAs; hard: 7-10 with tRNAs and spliced (join) CDSs."""
 
 
+@per_task
 def gold_answer(task: GenbankTask) -> int | str:
     if len(task.record) > MAX_RECORD_CHARS:
         raise InvalidTask(f"Expected a record of at most {MAX_RECORD_CHARS} characters, got {len(task.record)}")

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
-from rewardgym_bio.common import f1_answer, random_dna, require_dna, wrap
+from rewardgym_bio.common import f1_answer, per_task, random_dna, require_dna, wrap
 
 IUPAC = frozenset(IUPACData.ambiguous_dna_values) - {"X"}
 """A C G T and the ambiguity codes R Y S W K M B D H V N."""
@@ -39,6 +39,7 @@ class MotifOptions(GenerateOptions):
     """easy: 40-80 nt, 4-5 nt motif with one ambiguity code; medium: 150-400, 5-7 with two; hard: 0.6-1.5 kb, 6-9."""
 
 
+@per_task
 def gold_positions(task: MotifTask) -> list[int]:
     sequence = require_dna(task.sequence)
     motif = task.motif.upper()

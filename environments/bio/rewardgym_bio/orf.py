@@ -18,8 +18,8 @@ from pydantic import Field
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
 from rewardgym_bio.answers import MAX_NUMBER_CHARS, PROTEIN, Extraction, parse_sequence
-from rewardgym_bio.common import (find_answer, random_dna, require_dna, require_table, sense_codons, table_label,
-                                  unreadable, verdict, wrap)
+from rewardgym_bio.common import (find_answer, per_task, random_dna, require_dna, require_table, sense_codons,
+                                  table_label, unreadable, verdict, wrap)
 
 LENGTH_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (90, 150), "medium": (300, 600), "hard": (900, 1500)}
 MIN_PROTEIN_BY_DIFFICULTY: dict[str, int] = {"easy": 15, "medium": 40, "hard": 80}
@@ -76,6 +76,7 @@ def find_orfs(sequence: str, table: int, min_protein_length: int) -> list[Orf]:
     return orfs
 
 
+@per_task
 def longest_orfs(task: OrfTask) -> list[Orf]:
     orfs = find_orfs(require_dna(task.sequence), task.table, task.min_protein_length)
     if not orfs:

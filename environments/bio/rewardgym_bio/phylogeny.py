@@ -18,7 +18,7 @@ from pydantic import Field
 
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
-from rewardgym_bio.common import find_answer, unreadable
+from rewardgym_bio.common import find_answer, per_task, unreadable
 
 MAX_TAXA = 30
 MAX_NEWICK_CHARS = 20_000
@@ -82,6 +82,11 @@ def gold_tree(task: PhylogenyTask) -> Tree:
     return constructor.upgma(matrix) if task.method == "upgma" else constructor.nj(matrix)
 
 
+@per_task
+def gold_splits(task: PhylogenyTask) -> set[Split]:
+    return splits(gold_tree(task), frozenset(task.taxa))
+
+
 def parse_newick(text: str) -> Tree | None:
     text = text.strip()
     if not text.endswith(";"):
@@ -109,7 +114,7 @@ class PhylogenyEnv(Environment[PhylogenyTask]):
 
     def score(self, task: PhylogenyTask, completion: str) -> Score:
         taxa = frozenset(task.taxa)
-        gold = splits(gold_tree(task), taxa)
+        gold = gold_splits(task)
         found = find_answer(completion)
         if isinstance(found, Score):
             return found

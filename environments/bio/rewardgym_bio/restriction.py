@@ -16,7 +16,7 @@ from pydantic import Field
 
 from rewardgym.sdk import Environment, Generated, GenerateOptions, InvalidTask, Score, TaskModel
 
-from rewardgym_bio.common import f1_answer, random_dna, require_dna, wrap
+from rewardgym_bio.common import f1_answer, per_task, random_dna, require_dna, wrap
 
 PANEL = ("EcoRI", "BamHI", "HindIII", "XhoI", "PstI", "SalI", "KpnI", "SacI", "XbaI", "NcoI", "NdeI", "EcoRV",
          "BglII", "SpeI", "NheI", "SmaI", "ApaI", "NotI")
@@ -60,6 +60,7 @@ def fragment_lengths(positions: list[int], length: int, topology: str) -> list[i
     return sorted(b - a for a, b in zip(bounds, bounds[1:]))
 
 
+@per_task
 def gold_answer(task: DigestTask) -> list[int]:
     positions = cut_positions(task)
     if task.report == "cut_positions":
