@@ -382,7 +382,7 @@ class Supervisor:
             extra = self.config.cgroup.pids() if self.config.cgroup else []
             survivors = kill_uid(uid, as_root=True, extra_pids=extra)
             wipe_shared_dirs(uid, private=self.config.private_dirs, keep=frozenset({self.config.work_root}))
-            if not survivors and (left := remove_ipc_of(uid)):
+            if not survivors and not self.config.ipcns and (left := remove_ipc_of(uid)):
                 survivors = [f"IPC objects of uid {uid} left: {left}"]
         kill_tree(self._spared())
         reap_children()

@@ -24,19 +24,14 @@ class TreeUsage:
 
 
 def _children(pid: int) -> list[int]:
-    """Children of ``pid`` from /proc/<pid>/task/<tid>/children (zombies included)."""
-    out: list[int] = []
+    """Children of ``pid``'s main thread from /proc/<pid>/task/<pid>/children (zombies included). A child that
+    another thread forked is not listed, but it is found all the same: once its parent is killed it becomes
+    ours (we are a subreaper), and ``kill_tree`` goes on until nothing is left."""
     try:
-        tids = os.listdir(f"/proc/{pid}/task")
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
+            return [int(x) for x in f.read().split()]
     except OSError:
-        return out
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                out.extend(int(x) for x in f.read().split())
-        except OSError:
-            pass
-    return out
+        return []
 
 
 def _children_by_scan() -> dict[int, list[int]]:
@@ -57,14 +52,15 @@ def _children_by_scan() -> dict[int, list[int]]:
 _HAS_CHILDREN_FILE = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
 
 
-def descendants(root: int) -> list[int]:
-    """Every descendant of ``root`` (zombies included), parents before children."""
+def descendants(root: int, spare: set[int] = frozenset()) -> list[int]:
+    """Every descendant of ``root`` (zombies included), but ``spare`` processes and what is below them (the
+    zygote's test processes are ours, not its: it has no children of its own)."""
     if _HAS_CHILDREN_FILE:
         children = _children
     else:
         tree = _children_by_scan()
         children = lambda pid: tree.get(pid, [])  # noqa: E731
-    found, stack = [], list(children(root))
+    found, stack = [], [pid for pid in children(root) if pid not in spare]
     while stack:
         pid = stack.pop()
         found.append(pid)
@@ -90,14 +86,14 @@ def reap(spare: set[int], usage: TreeUsage) -> None:
 
 
 def kill_tree(spare: set[int], rounds: int = 200) -> TreeUsage:
-    """SIGKILL every descendant of this process except ``spare`` (their children are not spared), reap them
+    """SIGKILL every descendant of this process except ``spare`` (and what is below them), reap them
     all, and return what they used. Repeats until none is left: a process forked while we scanned is found
     in the next round (a killed process cannot fork any more)."""
     usage = TreeUsage()
     me = os.getpid()
     for round_ in range(rounds):
         reap(spare, usage)
-        victims = [pid for pid in descendants(me) if pid not in spare]
+        victims = descendants(me, spare)
         if not victims:
             return usage
         for pid in victims:
@@ -108,5 +104,5 @@ def kill_tree(spare: set[int], rounds: int = 200) -> TreeUsage:
         if round_:
             time.sleep(0.0005)
     reap(spare, usage)
-    usage.survivors = len([pid for pid in descendants(me) if pid not in spare])
+    usage.survivors = len(descendants(me, spare))
     return usage
