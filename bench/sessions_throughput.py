@@ -21,6 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -88,14 +89,17 @@ async def through_sessions(url: str, games: list[tuple[int, list[str]]], concurr
         await http.aclose()
 
 
-async def batched_steps(url: str, games: list[tuple[int, list[str]]], width: int) -> tuple[float, float]:
+async def batched_steps(url: str, games: list[tuple[int, list[str]]], width: int,
+                        cpu: Callable[[], dict[str, float]]) -> tuple[float, float, dict[str, float]]:
     """Steps/s when `width` sessions step together, one `POST /v1/sessions/steps` per turn (a vectorised env):
-    (over everything, session starts and deletes included; over the step requests alone)."""
+    over everything (session starts and deletes included), over the step requests alone, and the CPU ms per step
+    of the step requests alone (`cpu()`: CPU seconds so far by part)."""
     http = WorkerClient.for_url(url)
 
     call = functools.partial(request, http)
 
     steps, stepping = 0, 0.0
+    step_cpu: dict[str, float] = {}
     try:
         began = time.perf_counter()
         for wave in range(0, len(games), width):
@@ -105,14 +109,17 @@ async def batched_steps(url: str, games: list[tuple[int, list[str]]], width: int
             for turn in range(max(len(actions) for _, actions in group)):
                 batch = [{"session_id": sid, "action": actions[turn], "request_id": str(turn)}
                          for sid, (_, actions) in zip(ids, group) if turn < len(actions)]
-                turn_began = time.perf_counter()
+                turn_began, cpu_before = time.perf_counter(), cpu()
                 results = (await call("POST", "/v1/sessions/steps", {"steps": batch}))["results"]
                 stepping += time.perf_counter() - turn_began
+                for part, seconds in cpu().items():
+                    step_cpu[part] = step_cpu.get(part, 0.0) + seconds - cpu_before[part]
                 if any(result["status"] != 200 for result in results):
                     raise RuntimeError(f"a step failed: {next(r for r in results if r['status'] != 200)}")
                 steps += len(batch)
             await asyncio.gather(*(call("DELETE", f"/v1/sessions/{sid}") for sid in ids))
-        return steps / (time.perf_counter() - began), steps / stepping
+        alone_ms = {part: seconds / steps * 1000 for part, seconds in step_cpu.items()}
+        return steps / (time.perf_counter() - began), steps / stepping, alone_ms
     finally:
         await http.aclose()
 
@@ -133,7 +140,7 @@ def cpu_per_step(runs: list[dict[str, float]], what: str) -> tuple[dict[str, flo
     """Median CPU ms per step of each part, and the steps/s that allows on this machine's cores when idle."""
     cpu_ms = {part: round(median([run[part] for run in runs]), 3) for part in runs[0]}
     ceiling = (psutil.cpu_count() or 1) * 1000 / sum(cpu_ms.values())
-    print(f"{what}: CPU per step (ms, median; session start and delete included): {cpu_ms}; so at most "
+    print(f"{what}: CPU per step (ms, median): {cpu_ms}; so at most "
           f"{ceiling:.0f} steps/s on {psutil.cpu_count()} idle cores")
     return cpu_ms, ceiling
 
@@ -182,7 +189,8 @@ def main() -> None:
             steps = steps_per_episode * len(games)
             cpu_runs.append({k: (v - before[k]) / steps * 1000 for k, v in cpu_seconds(server).items()})
             before = cpu_seconds(server)
-            batched_runs.append(asyncio.run(batched_steps(server.url, games, args.concurrency)))
+            batched_runs.append(asyncio.run(batched_steps(server.url, games, args.concurrency,
+                                                          lambda: cpu_seconds(server))))
             batched_cpu_runs.append({k: (v - before[k]) / steps * 1000 for k, v in cpu_seconds(server).items()})
             print(f"run {repeat + 1}: direct loop {direct_runs[-1]:8.1f} steps/s   sessions "
                   f"{session_runs[-1]:7.1f} steps/s   batched steps {batched_runs[-1][0]:7.1f} steps/s "
@@ -196,6 +204,7 @@ def main() -> None:
           f"steps/s ({batched_alone / direct:.3f}x)")
     cpu_ms, ceiling = cpu_per_step(cpu_runs, "one step per request")
     batched_cpu_ms, batched_ceiling = cpu_per_step(batched_cpu_runs, "batched steps")
+    alone_cpu_ms, alone_ceiling = cpu_per_step([run[2] for run in batched_runs], "batched step requests alone")
     print(f"median: direct loop {direct:.1f} steps/s, sessions ({args.concurrency} concurrent) {sessions:.1f} "
           f"steps/s, ratio {sessions / direct:.3f}x (median of per-run ratios {median(ratios):.3f}x); target 0.5x")
     path = save("sessions_throughput", {
@@ -213,6 +222,8 @@ def main() -> None:
         "cpu_ms_per_step": cpu_ms, "steps_per_s_ceiling_on_idle_cores": round(ceiling, 1),
         "batched_cpu_ms_per_step": batched_cpu_ms,
         "batched_steps_per_s_ceiling_on_idle_cores": round(batched_ceiling, 1),
+        "batched_step_requests_alone_cpu_ms_per_step": alone_cpu_ms,
+        "batched_step_requests_alone_steps_per_s_ceiling_on_idle_cores": round(alone_ceiling, 1),
         "load_average_at_end": [round(x, 1) for x in os.getloadavg()], **cost,
     })
     print(f"saved {path}")
