@@ -3,7 +3,10 @@ no_answer; generation is deterministic per seed, different across seeds, and dif
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 from typing import Callable
 
 import pytest
@@ -98,3 +101,24 @@ def test_prompt_states_the_answer_format_and_description_the_reward(env: Environ
     generated = env.generate(task_rng(env.name, 3, 0), env.Options())
     assert "<answer></answer>" in generated.prompt
     assert "Reward" in env.description and "no_answer" in env.description
+
+
+_DIGEST_SCRIPT = """
+import hashlib
+from rewardgym_bio import FAMILY
+from rewardgym.sdk import task_rng
+out = hashlib.sha256()
+for name, env in sorted(FAMILY.instantiate().items()):
+    for difficulty in ("easy", "hard"):
+        for seed in range(2):
+            made = env.generate(task_rng(name, seed, 0), env.Options(difficulty=difficulty))
+            out.update((made.prompt + made.task.model_dump_json() + made.solution).encode())
+print(out.hexdigest())
+"""
+
+
+def test_generation_does_not_depend_on_the_process_hash_seed() -> None:
+    """Two workers (or a container and the host) must generate the same task: no set or dict order may leak in."""
+    digests = {subprocess.run([sys.executable, "-c", _DIGEST_SCRIPT], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(digests) == 1
