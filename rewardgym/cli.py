@@ -176,7 +176,7 @@ def run_worker(args: argparse.Namespace) -> int:
 
 def run_envs(args: argparse.Namespace) -> int:
     if args.url:
-        envs = _get(args.url, "/v1/envs")["envs"]
+        envs = _remote(args.url, lambda client: [info.model_dump(mode="json") for info in client.envs()])
     else:
         from rewardgym.registry import installed_family_names, load_family
 
@@ -202,7 +202,8 @@ def run_score(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(f"expected --task to be a JSON object: {exc}") from exc
     if args.url:
-        result = _post(args.url, f"/score/{args.env}", request.model_dump(exclude_none=True))
+        result = _remote(args.url, lambda client: client.score(args.env, request.task, request.completion,
+                                                               timeout_s=request.timeout_s).model_dump(mode="json"))
     else:
         results = asyncio.run(_locally(args.env, args.family, lambda scorer: scorer.score(args.env, request)))
         result = results[0]
@@ -216,7 +217,10 @@ def run_tasks(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(f"invalid request: {exc}") from exc
     if args.url:
-        result = _post(args.url, f"/v1/envs/{args.env}/tasks", request.model_dump())
+        result = _remote(args.url, lambda client: {
+            "env": args.env, "env_version": client.env(args.env).version, "seed": request.seed,
+            "tasks": [task.model_dump(mode="json") for task in client.tasks(args.env, request.n, seed=request.seed,
+                                                                             options=request.options)]})
     else:
         result = asyncio.run(_locally(args.env, args.family, lambda scorer: scorer.generate(args.env, request)))
     print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -282,22 +286,19 @@ async def _locally(env: str, family_spec: str | None, action: Any) -> Any:
                    + (f" in family {family_spec!r}" if family_spec else "; `rewardgym envs` lists them"))
 
 
-def _get(url: str, path: str) -> Any:
-    import httpx
-
-    return _answer(httpx.get(url.rstrip("/") + path, timeout=30))
-
-
-def _post(url: str, path: str, body: dict[str, Any]) -> Any:
-    import httpx
-
-    return _answer(httpx.post(url.rstrip("/") + path, json=body, timeout=300))
-
-
-def _answer(response: Any) -> Any:
-    if response.status_code != 200:
-        raise CLIError(f"server answered {response.status_code}: {response.text[:500]}")
-    return response.json()
+def _remote(url: str, action: Any) -> Any:
+    """Run `action` with a `rewardgym_client.RewardClient` (the one way Python code talks to a server)."""
+    try:
+        from rewardgym_client import RewardClient, RewardGymError, ServerError
+    except ImportError as exc:
+        raise CLIError("--url needs the client: pip install rewardgym-client") from exc
+    try:
+        with RewardClient(url, timeout_s=300.0) as client:
+            return action(client)
+    except ServerError as exc:
+        raise CLIError(f"server answered {exc.status_code}: {exc.detail}") from exc
+    except RewardGymError as exc:
+        raise CLIError(str(exc)) from exc
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

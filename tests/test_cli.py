@@ -48,8 +48,10 @@ def test_commands_against_a_running_server(toy_server):
     out = rewardgym("score", "toy_echo", "--task", '{"answer": "7"}', "--completion", "7", "--url", toy_server.url)
     assert json.loads(out.stdout)["reward"] == 1.0
     assert "toy_echo" in rewardgym("envs", "--url", toy_server.url).stdout
-    tasks = json.loads(rewardgym("tasks", "toy_echo", "-n", "2", "--url", toy_server.url).stdout)["tasks"]
-    assert len(tasks) == 2
+    generated = json.loads(rewardgym("tasks", "toy_echo", "-n", "2", "--url", toy_server.url).stdout)
+    assert len(generated["tasks"]) == 2 and generated["env_version"] == "0.1.0"
+    unknown = rewardgym("score", "nope", "--task", "{}", "--completion", "1", "--url", toy_server.url)
+    assert unknown.returncode == 2 and "server answered 404: Unknown environment 'nope'" in unknown.stderr
 
 
 def test_a_task_on_the_command_line_is_not_on_any_process_command_line_while_scoring():

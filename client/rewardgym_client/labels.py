@@ -1,29 +1,13 @@
-"""How trainers' dataset fields become task payloads: a task object, its JSON, or a bare gold answer."""
+"""How trainers' dataset fields become what the server scores: the task (`rewardgym.labels`, the rule the
+gateway's OpenRLHF route uses too) and the completion's text."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from rewardgym.labels import task_from_label
 
-def task_from_label(label: Any, answer_field: str = "answer") -> dict[str, Any]:
-    """A task dict from a dataset's label: a dict is the task (Arrow's None-filled fields dropped), a string holding
-    a JSON object is parsed, anything else is the gold answer, `{answer_field: str(label)}`."""
-    if isinstance(label, dict):
-        return {key: value for key, value in label.items() if value is not None}
-    if isinstance(label, str):
-        text = label.strip()
-        if text.startswith("{"):
-            try:
-                parsed = json.loads(text)
-            except json.JSONDecodeError:
-                parsed = None
-            if isinstance(parsed, dict):
-                return parsed
-        return {answer_field: label}
-    if label is None:
-        raise ValueError("Expected a task, its JSON or a gold answer as the label, got None")
-    return {answer_field: str(label)}
+__all__ = ["completion_text", "task_from_label"]
 
 
 def completion_text(completion: Any) -> str:

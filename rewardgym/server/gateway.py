@@ -38,6 +38,7 @@ from rewardgym.protocol import (
     parse_score_request,
 )
 from rewardgym.server.admin import install_admin_routes
+from rewardgym.server.openrlhf import OpenRLHFRoute
 from rewardgym.server.router import Router
 from rewardgym.server.sessions import SessionRoutes
 from rewardgym.server.settings import GatewaySettings
@@ -210,6 +211,7 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
          {"tags": ["sessions"], "openapi_extra": _body_schema("StepsRequest")}),
         ("GET", "/v1/sessions/{session_id}", sessions.state, {"tags": ["sessions"]}),
         ("DELETE", "/v1/sessions/{session_id}", sessions.delete, {"tags": ["sessions"]}),
+        ("POST", "/v1/openrlhf/{env}", OpenRLHFRoute(gateway).score, {"tags": ["adapters"]}),
     ]
     for method, path, endpoint, options in routes:
         app.add_api_route(path, endpoint, methods=[method], **options)
