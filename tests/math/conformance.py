@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from typing import Iterator
 from rewardgym.sdk import InvalidTask
 from rewardgym_math.math_env import MathEnv, MathTask
 
-CONFORMANCE_DIR = Path(__file__).resolve().parents[3] / "shared" / "conformance"
+CONFORMANCE_DIR = Path(os.environ.get("REWARDGYM_CONFORMANCE_DIR")
+                       or Path(__file__).resolve().parents[3] / "shared" / "conformance")
+"""`../shared/conformance` beside the repository, or wherever REWARDGYM_CONFORMANCE_DIR points."""
 MATH_FILES = ("hendrycks_math.jsonl", "inspect_ai.jsonl", "math_verify.jsonl", "nemo_skills.jsonl", "verl.jsonl")
 ITEM_DEADLINE_S = 10
 
