@@ -356,3 +356,28 @@ def test_gold_is_computed_once_per_task_and_invalid_tasks_are_never_cached() -> 
         with pytest.raises(InvalidTask):
             gold(task_type(sequence="ANGT", operation="transcribe"))
     assert calls == ["ACGT", "ACGT", "ANGT", "ANGT"]
+
+
+GENERATED_FORMS: dict[str, list] = {
+    "isoelectric_point": [lambda a: a, lambda a: f"pI = {a}", lambda a: f"pI: {a}", lambda a: f"{float(a):.3f}",
+                          lambda a: f"$ {a} $"],
+    "genbank_query": [lambda a: a, lambda a: a.upper() if not a.isdigit() else f"{int(a):,}", lambda a: f'"{a}"' if not a.isdigit() else a,
+                      lambda a: f"**{a}**", lambda a: f"{a}."],
+    "motif_search": [lambda a: a, lambda a: f"[{a}]", lambda a: a.replace(", ", " "), lambda a: a.replace(", ", ";"),
+                     lambda a: a.replace(", ", ",\n")],
+    "orf_finder": [lambda a: a, lambda a: a.lower() if "," not in a else a.replace(", ", " ; ").replace(";", ","),
+                   lambda a: f">orf\n{a}" if "," not in a else a.replace(", +", " (+)").replace(", -", " (-)")],
+    "alignment_score": [lambda a: a, lambda a: f"{int(a):,}", lambda a: f"{a}."],
+    "mutation_effect": [lambda a: a, lambda a: a.replace(", ", " "), lambda a: a.upper().replace("P.", "p."),
+                        lambda a: f"The substitution is {a.split(', ')[0]}: {a.split(', ')[1]}."],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED_FORMS))
+def test_accepted_answer_forms_on_generated_tasks(name: str) -> None:
+    for env, task, gold in list(cases(name))[::7]:
+        for form in GENERATED_FORMS[name]:
+            written = form(gold)
+            result = env.score(task, f"<answer>{written}</answer>")
+            assert (result.status, result.reward) == (Status.OK, 1.0), (written, result)
+            assert env.score(task, f"\\boxed{{{written}}}").reward == 1.0 or "{" in written, written

@@ -245,3 +245,32 @@ def test_phylogeny_wrong_leaves_score_zero() -> None:
     env, task, newick = next(generated("phylogeny"))
     result = score(env, task, newick.replace(task.taxa[0], "Intruder"))
     assert result.reward == 0.0 and result.components["leaves"] == 0.0
+
+
+def wrapped(sequence: str, width: int = 10) -> str:
+    return "\n".join(sequence[i : i + width] for i in range(0, len(sequence), width))
+
+
+FORMS: dict[str, list] = {
+    "alignment": [lambda a: a, lambda a: "A: " + a.strip().replace("\n", "\nB: "),
+                  lambda a: ">seq_a\n" + a.strip().replace("\n", "\n>seq_b\n"), lambda a: a.lower(),
+                  lambda a: a.replace("-", ".")],
+    "codon_design": [lambda a: a, lambda a: a.lower(), lambda a: ">design\n" + wrapped(a), lambda a: f"5'-{a}-3'",
+                     lambda a: f"```\n{wrapped(a, 60)}\n```"],
+    "primer_design": [lambda a: a, lambda a: "reverse: {1}\nforward: {0}".format(*primers(a)),
+                      lambda a: "Forward primer: 5'-{0}-3'\nReverse primer: 5'-{1}-3'".format(*primers(a)),
+                      lambda a: ">fwd\n{0}\n>rev\n{1}".format(*primers(a)), lambda a: "{0}\n{1}".format(*primers(a)),
+                      lambda a: "fwd = {0}; rev = {1}".format(*primers(a))],
+    "phylogeny": [lambda a: a, lambda a: a.rstrip(";"), lambda a: re.sub(r":[-\d.eE]+", "", a),
+                  lambda a: re.sub(r"\)Inner\d+", ")", a), lambda a: a.replace(",", ",\n  ")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_accepted_answer_forms_of_constructive_environments(name: str) -> None:
+    for env, task, answer in generated(name, range(4)):
+        for form in FORMS[name]:
+            written = form(answer)
+            for completion in (f"<answer>{written}</answer>", f"Here it is.\n<answer>\n{written}\n</answer>"):
+                result = env.score(task, completion)
+                assert (result.status, result.reward) == (Status.OK, 1.0), (written, result)
