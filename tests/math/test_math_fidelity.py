@@ -82,6 +82,12 @@ def test_boxes_joined_by_and_or_commas_form_one_answer(completion: str, gold: st
     assert score.reward == reward, score.details
 
 
+@pytest.mark.parametrize("completion", ["The answer is not 5.", "Final Answer: There is no solution above 5.",
+                                        "A resposta não é 5.", "Die Antwort ist nicht 5."])
+def test_a_negated_sentence_gives_no_number(completion: str) -> None:
+    assert MATH.score(MathTask(answer="5"), completion).reward == 0.0
+
+
 def test_the_answer_stated_last_wins() -> None:
     completion = ("The interest is $\\boxed{120}$ in the first year. Total: $4{,}000 + 120 = 4{,}120$.\n"
                   "Final Answer: The final answer is $4{,}120$. I hope it is correct.")

@@ -5,7 +5,8 @@ After the last answer phrase, the answer is the shortest well-formed answer, not
 - a math span that opens right after the phrase: `The final answer is $14{,}916$. I hope it is correct.` -> the
   span's content;
 - otherwise the sentence (up to `. `, `!`, `?` or the line's end); when it opens with prose, what follows its last
-  copula (`The largest $n$ is 34.` -> `34`), else its last math span or number (`Jane started 3 hours ago` -> `3`);
+  copula (`The largest $n$ is 34.` -> `34`), else its last math span or number (`Jane started 3 hours ago` -> `3`),
+  unless the sentence holds a negation (`The answer is not 5.` yields no number);
 - then the leading math of that text, which stops at the first word that is not math:
   `42 because geometry proves it` -> `42`, `x = 5 or x = -3, so` -> `x = 5 or x = -3`.
 
@@ -42,6 +43,10 @@ _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)} | {or
 _MATH_OPENERS = (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$"))
 _COPULA = re.compile(
     r"(?i)(?:\s(?:is|are|was|equals|é|são|es|son|est|sont|ist|sind|lautet|beträgt)\s|\s?=\s?)"
+)
+_NEGATION = re.compile(
+    r"(?i)\b(?:not|no|never|none|neither|não|nunca|nenhum|nenhuma|ningún|ninguna|ninguno|pas|jamais|aucun|aucune"
+    r"|nicht|kein|keine|nie)\b|n't\b"
 )
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _INLINE_MATH = re.compile(r"\$([^$]+)\$")
@@ -164,6 +169,8 @@ def _answer_in_prose(sentence: str, start: int) -> tuple[str, int]:
         found = leading_math(rest)
         if found:
             return found, start
+    if _NEGATION.search(prose):
+        return sentence.strip(), start  # "the answer is not 5": no number is read out of a negated sentence
     span = number = None
     for span in _INLINE_MATH.finditer(sentence):
         pass
