@@ -15,4 +15,4 @@ for pyproject in environments/*/pyproject.toml; do
   families+=(-e "$(dirname "$pyproject")")
 done
 .venv/bin/python -m pip install -q -c constraints.txt -e sandboxes -e ".[server,test]" "${families[@]}" \
-  -e "client[trl]" -e "trainer[hf]"
+  -e "client[trl,gym]" -e "trainer[hf]"

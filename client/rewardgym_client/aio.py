@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+import uuid
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 import httpx
 
-from rewardgym.protocol import EnvInfo, GeneratedTask, ScoreResult
+from rewardgym.protocol import EnvInfo, GeneratedTask, ScoreResult, SessionStarted, SessionState, StepResult
 
 from rewardgym_client import requests as rq
 from rewardgym_client.errors import ConnectionFailed
@@ -92,6 +93,26 @@ class AsyncRewardClient:
 
         return rq.flatten(await self._map(send, chunks))
 
+    # multi-turn sessions
+
+    async def start_session(self, env: str, *, seed: int, options: dict[str, Any] | None = None) -> SessionStarted:
+        """Start an episode of a multi-turn environment; the answer holds its id and opening observation."""
+        body = {"seed": seed, "options": options or {}}
+        return SessionStarted.model_validate(await self._request("POST", f"/v1/envs/{env}/sessions", body))
+
+    async def step(self, session_id: str, action: str, *, request_id: str | None = None) -> StepResult:
+        """Play one action. Every step carries a `request_id` (a fresh one by default), so a step retried after a
+        dropped connection is answered from the server's record, never played twice."""
+        body = {"action": action, "request_id": request_id or uuid.uuid4().hex}
+        return StepResult.model_validate(await self._request("POST", f"/v1/sessions/{session_id}/step", body))
+
+    async def session(self, session_id: str) -> SessionState:
+        return SessionState.model_validate(await self._request("GET", f"/v1/sessions/{session_id}"))
+
+    async def close_session(self, session_id: str) -> SessionState:
+        """Forget the session; the answer is its final state."""
+        return SessionState.model_validate(await self._request("DELETE", f"/v1/sessions/{session_id}"))
+
     async def _map(self, send: Callable[[T], Awaitable[R]], chunks: Sequence[T]) -> list[R]:
         gate = asyncio.Semaphore(self.settings.max_concurrency)
 
@@ -109,5 +130,5 @@ class AsyncRewardClient:
                 await asyncio.sleep(next_delay(self.settings.retry, attempt, f"{method} {path}", error=exc))
                 continue
             if response.status_code < 400:
-                return response.json()
+                return response.json() if response.content else None
             await asyncio.sleep(next_delay(self.settings.retry, attempt, f"{method} {path}", response=response))

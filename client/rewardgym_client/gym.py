@@ -1,20 +1,19 @@
-"""A Gymnasium env whose game is played on a rewardgym server, one session per episode (requires `gymnasium`).
+"""A Gymnasium environment that plays a server session: `make(url, env)` -> `gymnasium.Env` with text spaces.
 
     from rewardgym_client.gym import make
     env = make("http://127.0.0.1:8000", "wordle", options={"difficulty": "easy"})
-    observation, info = env.reset(seed=7)
-    observation, reward, terminated, truncated, info = env.step("CRANE")
-    env.close()
+    observation, info = env.reset(seed=3)
+    observation, reward, terminated, truncated, info = env.step("crane")
 
-`reset` starts a session (deleting the previous one), `step` plays a move with a fresh `request_id`, so the
-client's retries on dropped connections, 429 and 503 never play a move twice. A session the server lost (its
-worker restarted: HTTP 410) or forgot (idle past its TTL: 404) raises `ServerError`; call `reset` for a new game.
+Each `reset` starts a new server session (closing the previous one) with the given seed, or one drawn from the
+env's own `np_random` when none is given; `step` plays one action (with a fresh `request_id`, so the client's retry
+of a step whose answer was lost is never played twice); `close` deletes the session. Needs `gymnasium`
+(`pip install "rewardgym-client[gym]"`).
 """
 
 from __future__ import annotations
 
 import string
-import uuid
 from typing import Any
 
 import gymnasium
@@ -22,77 +21,54 @@ from gymnasium import spaces
 
 from rewardgym.protocol import MAX_ACTION_CHARS
 
-from rewardgym_client.errors import ServerError
 from rewardgym_client.sync import RewardClient
 
-MAX_OBSERVATION_CHARS = 100_000
-"""Longest observation the observation space declares."""
-SEED_RANGE = 2**31
-"""Seeds drawn for `reset()` without one (from the env's own `np_random`)."""
+MAX_TEXT = 100_000
+CHARSET = frozenset(string.printable)
+"""The characters of the built-in games' observations and actions (the server sends whatever the game writes)."""
 
 
-class RemoteEnv(gymnasium.Env[str, str]):
-    """One multi-turn environment of a rewardgym server, as a `gymnasium.Env` with text spaces."""
+class ServerEnv(gymnasium.Env[str, str]):
+    """One episode at a time of environment `env_name` on the server that `client` talks to."""
 
     metadata = {"render_modes": []}
-    observation_space = spaces.Text(max_length=MAX_OBSERVATION_CHARS, min_length=0, charset=string.printable)
-    action_space = spaces.Text(max_length=MAX_ACTION_CHARS, min_length=0, charset=string.printable)
+    observation_space = spaces.Text(MAX_TEXT, charset=CHARSET)
+    action_space = spaces.Text(MAX_ACTION_CHARS, charset=CHARSET)
 
-    def __init__(self, client: RewardClient, env: str, options: dict[str, Any] | None = None, *,
-                 own_client: bool = False) -> None:
-        info = client.env(env)
-        if info.kind != "multi":
-            raise ValueError(f"Expected a multi-turn environment, got {env!r} (kind {info.kind!r}): score its "
-                             "completions with RewardClient.score instead")
+    def __init__(self, client: RewardClient, env_name: str, options: dict[str, Any] | None = None,
+                 owns_client: bool = False) -> None:
         self.client = client
-        self.env = env
+        self.env_name = env_name
         self.options = dict(options or {})
         self.session_id: str | None = None
-        self._own_client = own_client
-        self._turn = 0
+        self._owns_client = owns_client
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-        """Start a new game on the server. `seed` picks the game (the server's seed); without one, a seed is drawn
-        from this env's `np_random`. `options` replace the options given to `make` for this and later games."""
         super().reset(seed=seed)
-        if options is not None:
-            self.options = dict(options)
         self._end_session()
-        game_seed = seed if seed is not None else int(self.np_random.integers(SEED_RANGE))
-        started = self.client._request("POST", f"/v1/envs/{self.env}/sessions",
-                                       {"seed": game_seed, "options": self.options})
-        self.session_id, self._turn = started["session_id"], 0
-        return started["observation"], {**started["info"], "seed": game_seed, "session_id": self.session_id}
+        episode_seed = seed if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
+        started = self.client.start_session(self.env_name, seed=episode_seed,
+                                            options={**self.options, **(options or {})})
+        self.session_id = started.session_id
+        return started.observation, {**started.info, "session_id": started.session_id}
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self.session_id is None:
-            raise RuntimeError("Expected reset() before step(), got step() with no game started")
-        self._turn += 1
-        answer = self.client._request("POST", f"/v1/sessions/{self.session_id}/step",
-                                      {"action": action, "request_id": f"{uuid.uuid4().hex}-{self._turn}"})
-        return (answer["observation"], float(answer["reward"]), bool(answer["terminated"]),
-                bool(answer["truncated"]), answer["info"])
+            raise RuntimeError("Expected reset() before step(), got no open session")
+        result = self.client.step(self.session_id, action)
+        return result.observation, result.reward, result.terminated, result.truncated, result.info
 
     def close(self) -> None:
         self._end_session()
-        if self._own_client:
+        if self._owns_client:
             self.client.close()
-        super().close()
 
     def _end_session(self) -> None:
-        """Delete the current session, if any; one the server already lost or forgot needs no deleting."""
-        session_id, self.session_id = self.session_id, None
-        if session_id is None:
-            return
-        try:
-            self.client._request("DELETE", f"/v1/sessions/{session_id}")
-        except ServerError as exc:
-            if exc.status_code not in (404, 410):
-                raise
+        if self.session_id is not None:
+            session, self.session_id = self.session_id, None
+            self.client.close_session(session)
 
 
-def make(url: str | RewardClient, env: str, *, options: dict[str, Any] | None = None) -> RemoteEnv:
-    """A `RemoteEnv` for `env` on the server at `url` (or through an existing `RewardClient`)."""
-    if isinstance(url, RewardClient):
-        return RemoteEnv(url, env, options)
-    return RemoteEnv(RewardClient(url), env, options, own_client=True)
+def make(url: str, env: str, *, options: dict[str, Any] | None = None, token: str | None = None) -> ServerEnv:
+    """A `gymnasium.Env` playing `env` on the gateway at `url` (http://host:port or unix:///path.sock)."""
+    return ServerEnv(RewardClient(url, token=token), env, options, owns_client=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence, TypeVar
 
 import httpx
 
-from rewardgym.protocol import EnvInfo, GeneratedTask, ScoreResult
+from rewardgym.protocol import EnvInfo, GeneratedTask, ScoreResult, SessionStarted, SessionState, StepResult
 
 from rewardgym_client import requests as rq
 from rewardgym_client.errors import ConnectionFailed
@@ -109,6 +110,26 @@ class RewardClient:
 
         return rq.flatten(self._map(send, chunks))
 
+    # multi-turn sessions
+
+    def start_session(self, env: str, *, seed: int, options: dict[str, Any] | None = None) -> SessionStarted:
+        """Start an episode of a multi-turn environment; the answer holds its id and opening observation."""
+        body = {"seed": seed, "options": options or {}}
+        return SessionStarted.model_validate(self._request("POST", f"/v1/envs/{env}/sessions", body))
+
+    def step(self, session_id: str, action: str, *, request_id: str | None = None) -> StepResult:
+        """Play one action. Every step carries a `request_id` (a fresh one by default), so a step retried after a
+        dropped connection is answered from the server's record, never played twice."""
+        body = {"action": action, "request_id": request_id or uuid.uuid4().hex}
+        return StepResult.model_validate(self._request("POST", f"/v1/sessions/{session_id}/step", body))
+
+    def session(self, session_id: str) -> SessionState:
+        return SessionState.model_validate(self._request("GET", f"/v1/sessions/{session_id}"))
+
+    def close_session(self, session_id: str) -> SessionState:
+        """Forget the session; the answer is its final state."""
+        return SessionState.model_validate(self._request("DELETE", f"/v1/sessions/{session_id}"))
+
     # plumbing
 
     def _map(self, send: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
@@ -127,5 +148,5 @@ class RewardClient:
                 time.sleep(next_delay(self.settings.retry, attempt, f"{method} {path}", error=exc))
                 continue
             if response.status_code < 400:
-                return response.json()
+                return response.json() if response.content else None
             time.sleep(next_delay(self.settings.retry, attempt, f"{method} {path}", response=response))
