@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Any
 from importlib.metadata import entry_points
 
 from rewardgym.sdk import Environment
@@ -20,13 +21,44 @@ ENTRY_POINT_GROUP = "rewardgym.environments"
 
 
 @dataclass(frozen=True)
+class WorkerContext:
+    """What a worker tells its family's resources about where they run."""
+
+    family: str
+    processes: int
+    """Scoring processes of this worker: how many use the resources at once."""
+    work_dir: str
+    """A directory of this worker's own, for the resources' files and sockets."""
+
+
+class FamilyResources:
+    """What a family sets up once per worker and hands to its environments (a pool of sandbox slots, a word list,
+    a reference table): the worker calls `start` before its scoring processes exist and `stop` when it stops;
+    every scoring process passes what `start` returned to each environment's `Environment.setup`.
+
+    Subclass it and name the subclass in `Family(resources=...)`. The value `start` returns must be JSON (it
+    crosses into the scoring processes); large or live things belong in files or sockets under `work_dir`.
+    """
+
+    def __init__(self, context: WorkerContext) -> None:
+        self.context = context
+
+    def start(self) -> Any:
+        """Set up, in the worker process; return what the environments get (JSON: None, str, list, dict...)."""
+        return None
+
+    def stop(self) -> None:
+        """Release what `start` set up."""
+
+
+@dataclass(frozen=True)
 class Family:
     """A group of environments that share dependencies and are hosted by one worker."""
 
     name: str
     environments: tuple[type[Environment], ...]
-    needs_sandbox: bool = False
-    """Its environments run model-written code through `sandboxes` (the worker then provisions sandbox slots)."""
+    resources: type[FamilyResources] | None = None
+    """Set up once per worker where the family is hosted, handed to each environment's `setup`."""
 
     def instantiate(self) -> dict[str, Environment]:
         envs: dict[str, Environment] = {}

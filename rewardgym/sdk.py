@@ -102,6 +102,14 @@ class Environment(Generic[TaskT]):
         """
         raise NotImplementedError
 
+    def setup(self, resources: Any) -> None:
+        """Prepare to score, once per scoring process, before its first item: `resources` is what the family's
+        `FamilyResources.start` returned in the worker (None when the family has none). Runs only where scoring
+        runs, never in the gateway or the worker's own process. Keep state set here read-only while scoring."""
+
+    def close(self) -> None:
+        """Release what `setup` acquired, when its scoring process stops (not when it is killed)."""
+
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[TaskT]:
         """Make one task from `rng` alone (a per-item `random.Random`, never the global one)."""
         raise NotImplementedError(f"{self.name} does not generate tasks")

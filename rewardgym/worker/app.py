@@ -8,7 +8,6 @@ Docker container, remote node) runs this same app.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import tempfile
@@ -35,6 +34,7 @@ from rewardgym.protocol import (
     response_body,
 )
 from rewardgym.registry import Family, load_family
+from rewardgym.worker.resources import family_resources
 from rewardgym.worker.scoring import FamilyScorer, GenerationFailed
 from rewardgym.worker.sessions import install_session_routes
 
@@ -43,37 +43,30 @@ DEFAULT_MAX_ITEMS = 100_000
 
 
 @asynccontextmanager
-async def running_pool(family: Family, pool: ItemPool, sandbox_dir: str | None = None) -> AsyncIterator[ItemPool]:
-    """`pool` started, after its family's sandboxes when it needs them (warm containers when Docker is there, see
-    `provision_sandboxes`), and everything stopped at exit. The worker and the local CLI both host families so.
+async def running_pool(family: Family, pool: ItemPool, work_dir: str | None = None) -> AsyncIterator[ItemPool]:
+    """`pool` started after its family's resources (the code family's sandbox slots, ...), and everything stopped
+    at exit. The worker and the local CLI both host families so.
 
-    `sandbox_dir`: where sandbox sockets go (default: a private temporary directory)."""
-    stop_sandboxes = lambda: None  # noqa: E731
-    if family.needs_sandbox:
-        from rewardgym.worker.sandboxing import provision_sandboxes
-
-        directory = sandbox_dir or tempfile.mkdtemp(prefix=f"rewardgym-sandbox-{family.name}-")
-        stop_sandboxes = await asyncio.to_thread(provision_sandboxes, directory, pool.size)
-    try:
-        await pool.start()  # after provisioning: scoring processes inherit $REWARDGYM_SANDBOX_DIR
+    `work_dir`: where the family's resources keep their files (default: a private temporary directory)."""
+    directory = work_dir or tempfile.mkdtemp(prefix=f"rewardgym-{family.name}-")
+    async with family_resources(family, pool.size, directory):
+        await pool.start()  # after the resources: scoring processes inherit what they hand over
         try:
             yield pool
         finally:
             await pool.close()
-    finally:
-        await asyncio.to_thread(stop_sandboxes)
 
 
 def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
-                      max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, sandbox_dir: str | None = None) -> FastAPI:
-    """`sandbox_dir`: where sandbox sockets go if this family needs sandboxes and none are given."""
+                      max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, work_dir: str | None = None) -> FastAPI:
+    """`work_dir`: where the family's resources keep their files (see `running_pool`)."""
     family = load_family(family_spec)
     pool = ItemPool(family_spec, settings)
     scorer = FamilyScorer(family, pool)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with running_pool(family, pool, sandbox_dir):
+        async with running_pool(family, pool, work_dir):
             yield
 
     app = FastAPI(title=f"rewardgym worker ({family.name})", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -140,8 +133,8 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
 def serve_worker(family_spec: str, socket_path: str | None, host: str, port: int | None,
                  settings: PoolSettings) -> None:
     """Run a worker until it is stopped. A Unix socket is the default transport; TCP is for remote workers."""
-    sandbox_dir = os.path.join(os.path.dirname(os.path.abspath(socket_path)), "sandbox") if socket_path else None
-    app = create_worker_app(family_spec, settings, sandbox_dir=sandbox_dir)
+    work_dir = os.path.join(os.path.dirname(os.path.abspath(socket_path)), "sandbox") if socket_path else None
+    app = create_worker_app(family_spec, settings, work_dir=work_dir)
     if socket_path:
         os.makedirs(os.path.dirname(os.path.abspath(socket_path)), exist_ok=True)
         if os.path.exists(socket_path):

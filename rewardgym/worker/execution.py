@@ -17,6 +17,7 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from rewardgym.text import replace_lone_surrogates
+from rewardgym.worker.resources import handed_resources
 from rewardgym.worker.jobs import GenerateJob, Job, Report, ScoreJob, StepJob, decode_job, encode_report
 from rewardgym.worker.stepping import play_step
 from rewardgym.protocol import Status, describe_validation_error
@@ -34,7 +35,16 @@ class FamilyExecutor:
 
     @classmethod
     def load(cls, family_spec: str) -> "FamilyExecutor":
-        return cls(load_family(family_spec).instantiate())
+        """The family's environments, each set up with what the worker's family resources handed over."""
+        executor = cls(load_family(family_spec).instantiate())
+        resources = handed_resources()
+        for env in executor.envs.values():
+            env.setup(resources)
+        return executor
+
+    def close(self) -> None:
+        for env in self.envs.values():
+            env.close()
 
     def warm_up(self) -> None:
         """Score every environment's worked examples once, to fill import and parser caches."""

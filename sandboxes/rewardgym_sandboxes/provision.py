@@ -1,6 +1,6 @@
-"""Sandbox slots for a family whose environments run model-written code (`Family.needs_sandbox`).
+"""Sandbox slots for a worker whose environments run model-written code (the code family's resources call this).
 
-The worker of such a family calls `provision_sandboxes` once at start, before its scoring processes exist:
+`provision_sandboxes` runs once in the worker, before its scoring processes exist:
 - `$REWARDGYM_SANDBOX_DIR` already set (compose, or the Docker runtime mounted sandbox sockets): use those;
 - else, with a Docker engine and the `rewardgym/sandbox` image: start one warm sandbox container per core
   (`rewardgym_sandboxes.manager`), and point `$REWARDGYM_SANDBOX_DIR` at their sockets;
@@ -14,21 +14,19 @@ import logging
 import os
 from typing import Callable
 
-log = logging.getLogger("rewardgym.worker.sandboxing")
+from .manager import IMAGE as SANDBOX_IMAGE
+from .pool import SANDBOX_DIR_ENV, isolation_summary
 
-from rewardgym_sandboxes.manager import IMAGE as SANDBOX_IMAGE
-from rewardgym_sandboxes.pool import SANDBOX_DIR_ENV
+log = logging.getLogger("rewardgym.sandbox.provision")
 
 
 def provision_sandboxes(socket_dir: str, slots: int) -> Callable[[], None]:
     """Make sandbox slots available to this process and its children; returns what stops them."""
-    from rewardgym_sandboxes.pool import isolation_summary
-
     stop: Callable[[], None] = lambda: None  # noqa: E731
     if not os.environ.get(SANDBOX_DIR_ENV):
         reason = _docker_unavailable()
         if reason is None:
-            from rewardgym_sandboxes.manager import SandboxManager
+            from .manager import SandboxManager
 
             manager = SandboxManager(slots, SANDBOX_IMAGE, socket_dir).start().run_in_background()
             os.environ[SANDBOX_DIR_ENV] = manager.socket_dir
