@@ -21,11 +21,11 @@ import pytest
 from tests.conftest import ROOT, TOY_FAMILY, free_port, start_server, stop_server
 
 
-def start_tcp_worker(tmp_path: Path) -> tuple[str, subprocess.Popen]:
+def start_tcp_worker(tmp_path: Path, family: str = TOY_FAMILY) -> tuple[str, subprocess.Popen]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "rewardgym.worker", "--family", TOY_FAMILY, "--host", "127.0.0.1",
+        [sys.executable, "-m", "rewardgym.worker", "--family", family, "--host", "127.0.0.1",
          "--port", str(port), "--processes", "1"],
         cwd=ROOT, env=env, stdout=(tmp_path / f"worker-{port}.log").open("wb"), stderr=subprocess.STDOUT,
         start_new_session=True)

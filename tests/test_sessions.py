@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
+import signal
 import time
 from typing import Iterator
 
@@ -21,6 +23,7 @@ from rewardgym.http import HTTPProblem
 from rewardgym.worker.sessions import Session, SessionSettings, SessionStore
 from rewardgym_games import FAMILY as GAMES
 from tests.conftest import RunningServer, start_server, stop_server
+from tests.test_replicas import kill, start_tcp_worker
 
 TOY_TURNS = "tests.support.toy_turns:FAMILY"
 GAME_ENVS = GAMES.instantiate()
@@ -138,7 +141,7 @@ def test_a_step_past_its_deadline_loses_that_step_only(server):
 
 def test_unknown_ids_are_404_and_bad_input_is_422(server):
     with server.client() as http:
-        for unknown in ["nope", "0" * 8 + "-0-" + "1" * 12 + "-" + "2" * 24]:
+        for unknown in ["nope", "0" * 8 + "-" + "1" * 12 + "-" + "2" * 24]:
             assert http.get(f"/v1/sessions/{unknown}").status_code == 404
             assert step(http, unknown, "up").status_code == 404
             assert http.delete(f"/v1/sessions/{unknown}").status_code == 404
@@ -265,6 +268,35 @@ def test_a_session_whose_worker_died_answers_410_never_a_new_game(small_server):
         assert step(http, session_id, "up", "2").status_code == 410  # the new worker does not start a new game
         fresh = start(http, "toy_counter", 3)
         assert step(http, fresh["session_id"], "up", "1").json()["info"]["count"] == 1
+
+
+def test_a_worker_out_of_rotation_keeps_its_sessions_for_when_it_is_back(tmp_path):
+    """A remote worker that misses its health checks (a busy node) is not a restarted one: 503 meanwhile, then the
+    same game goes on."""
+    url, worker = start_tcp_worker(tmp_path, TOY_TURNS)
+    server = start_server(tmp_path, "--runtime", "attached", "--worker-url", url, "--expect-families", "toy_turns")
+    try:
+        with server.client() as http:
+            session_id = start(http, "toy_counter", 3)["session_id"]
+            assert step(http, session_id, "up", "1").status_code == 200
+            os.killpg(worker.pid, signal.SIGSTOP)
+            deadline = time.monotonic() + 60
+            while http.get("/readyz").json()["workers"][url] == "ready":
+                assert time.monotonic() < deadline, server.log()
+                time.sleep(0.2)
+            paused = step(http, session_id, "up", "2")
+            assert paused.status_code == 503 and "out of rotation" in paused.json()["detail"]
+            assert paused.headers["retry-after"] == "1"
+            os.killpg(worker.pid, signal.SIGCONT)
+            while http.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, server.log()
+                time.sleep(0.2)
+            resumed = step(http, session_id, "up", "2")
+            assert resumed.status_code == 200 and resumed.json()["info"]["count"] == 2
+    finally:
+        os.killpg(worker.pid, signal.SIGCONT)
+        stop_server(server)
+        kill(worker)
 
 
 # ---- the store alone (a fake clock) ---------------------------------------------------------------------------

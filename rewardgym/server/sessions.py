@@ -1,12 +1,12 @@
-"""The gateway's session routes: a session lives in one worker, and its public id says which, and which run of it.
+"""The gateway's session routes: a session lives in one worker, and its public id says which.
 
-The gateway keeps no session state. A public session id is `<worker key>-<restarts>-<worker's session id>`: the
-worker key picks the `WorkerHandle` (a hash of its name), and `restarts` is the handle's restart count when the
-session started. A handle that restarted since (its worker exited, or failed its health checks and was replaced)
-no longer holds the session, so the session answers 410 at once, even while the new worker is starting; a worker
-that restarted without the gateway noticing refuses the old id itself (410), by its own instance prefix. Whatever
-the worker answers (404 unknown or expired, 409 episode over, 422 bad input, 429 cap, 504 step deadline) passes
-through unchanged.
+The gateway keeps no session state. A public session id is `<worker key>-<worker's session id>`: the worker key
+(a hash of the handle's name) picks the `WorkerHandle`. Whether the game still exists is the worker's to say: its
+session ids start with the id of its own run, so a worker process that restarted refuses the ids of the one
+before with 410, while a worker that only missed a few health checks (a busy remote node) still serves its
+sessions when it is back. While the worker is out of rotation, its sessions answer 503 with `Retry-After`. Whatever
+the worker answers (404 unknown or expired, 409 episode over, 410 gone, 422 bad input, 429 cap, 504 step deadline)
+passes through unchanged.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from rewardgym.server.runtimes.base import WorkerHandle
 from rewardgym.server.settings import GatewaySettings
 from rewardgym.server.worker_client import WorkerResponse, WorkerTimedOut, WorkerUnavailable
 
-_PUBLIC_ID = re.compile(r"([0-9a-f]{8})-(\d{1,9})-([0-9a-f][0-9a-f-]{0,79})")
+_PUBLIC_ID = re.compile(r"([0-9a-f]{8})-([0-9a-f][0-9a-f-]{0,79})")
 PASSED_HEADERS = ("retry-after",)
 
 
@@ -52,12 +52,11 @@ class SessionRoutes:
                               f"completions with POST /score/{env}")
         handle = self.router.pick(env)
         body = await read_body(request, self.settings.max_body_bytes)
-        restarts = handle.restarts
         answer = await self.call(handle, "POST", f"/v1/envs/{env}/sessions", body, "starting the session")
         if answer.status_code != 200:
             return _passed(answer)
         started = answer.json()
-        started["session_id"] = f"{worker_key(handle)}-{restarts}-{started['session_id']}"
+        started["session_id"] = f"{worker_key(handle)}-{started['session_id']}"
         return json_response(started)
 
     async def step(self, session_id: str, request: Request) -> Response:
@@ -116,22 +115,19 @@ class SessionRoutes:
         return json_response({"session_id": session_id, **answer.json()})
 
     def locate(self, session_id: str) -> tuple[WorkerHandle, str]:
-        """The worker holding the session and its id there; 404 for an id no worker here handed out, 410 when
-        that worker has restarted since, 503 while it is out of rotation."""
+        """The worker holding the session and its id there; 404 for an id no worker here handed out, 503 while
+        that worker is out of rotation (once it is back, it answers 410 itself if it restarted meanwhile)."""
         match = _PUBLIC_ID.fullmatch(session_id)
         handle = None
         if match:
             handle = next((h for h in self.router.handles() if worker_key(h) == match[1]), None)
         if match is None or handle is None:
             raise HTTPProblem(404, "Unknown session: no worker of this gateway handed out this id")
-        if handle.restarts != int(match[2]):
-            raise HTTPProblem(410, f"Session is gone: worker {handle.name} restarted since the session started "
-                              f"(last failure: {handle.last_error}); its game cannot be recovered, start a new "
-                              "session")
         if handle.state != "ready":
-            raise HTTPProblem(503, f"Worker {handle.name}, which holds this session, is not ready",
-                              headers={"Retry-After": "1"})
-        return handle, match[3]
+            raise HTTPProblem(503, f"Worker {handle.name}, which holds this session, is out of rotation (last "
+                              f"failure: {handle.last_error}); if it restarted, the session is gone and answers 410 "
+                              "once the worker is back", headers={"Retry-After": "1"})
+        return handle, match[2]
 
     async def call(self, handle: WorkerHandle, method: str, path: str, body: bytes | None,
                    what: str, steps: int = 1) -> WorkerResponse:

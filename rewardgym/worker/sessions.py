@@ -162,8 +162,8 @@ class SessionStore:
         session = self._sessions.get(session_id)
         if session is None:
             if _SESSION_ID.fullmatch(session_id) and not session_id.startswith(self.instance):
-                raise HTTPProblem(410, "Session is gone: it was held by an earlier run of this worker, which "
-                                  "stopped (its game cannot be recovered); start a new session")
+                raise HTTPProblem(410, "Session is gone: the worker that held it restarted (this is a new run of "
+                                  "it), and its game cannot be recovered; start a new session")
             raise HTTPProblem(404, f"Unknown session: never started, deleted, or expired after "
                               f"{self.settings.ttl_s:g} s idle")
         if use:
