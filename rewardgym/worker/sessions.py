@@ -180,7 +180,7 @@ class SessionStore:
 
 
 class SessionService:
-    """The four session routes of the worker protocol, over a `SessionStore` and the family's scoring pool."""
+    """The session routes of the worker protocol, over a `SessionStore` and the family's scoring pool."""
 
     def __init__(self, scorer: FamilyScorer, pool: ItemPool, store: SessionStore) -> None:
         self.scorer = scorer
