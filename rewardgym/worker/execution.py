@@ -11,21 +11,18 @@ and is scored as such: the item gets a verdict, and no environment has to surviv
 from __future__ import annotations
 
 import time
-import traceback
 from typing import Any, Callable
 
 from pydantic import ValidationError
 
 from rewardgym.text import replace_lone_surrogates
+from rewardgym.worker.failures import environment_error, truncate
 from rewardgym.worker.resources import handed_resources
 from rewardgym.worker.jobs import GenerateJob, Job, Report, ScoreJob, StepJob, decode_job, encode_report
 from rewardgym.worker.stepping import play_step
 from rewardgym.protocol import Status, describe_validation_error
 from rewardgym.registry import load_family
 from rewardgym.sdk import Environment, InvalidTask, task_rng
-
-MAX_MESSAGE_CHARS = 2000
-
 
 class FamilyExecutor:
     """A family's environments, instantiated once per scoring process."""
@@ -74,12 +71,11 @@ class FamilyExecutor:
         try:
             score = env.score(task, replace_lone_surrogates(job.completion))
         except InvalidTask as exc:
-            return Status.INVALID_TASK, {"message": _truncate(str(exc))}
+            return Status.INVALID_TASK, {"message": truncate(str(exc))}
         except MemoryError:
             return Status.ERROR, {"message": "scoring ran out of memory"}
         except Exception as exc:  # an environment bug is an infrastructure failure: null, never 0
-            return Status.ERROR, {"message": _truncate(f"{type(exc).__name__}: {exc}"),
-                                  "traceback": _truncate(traceback.format_exc())}
+            return Status.ERROR, environment_error(exc, env.name, "score")
         return Status(score.status), {
             "reward": score.reward,
             "components": dict(score.components),
@@ -94,7 +90,7 @@ class FamilyExecutor:
         try:
             generated = env.generate(task_rng(env.name, job.seed, job.index), options)
         except Exception as exc:
-            return Status.ERROR, {"message": _truncate(f"{type(exc).__name__}: {exc}")}
+            return Status.ERROR, environment_error(exc, env.name, "generate")
         return Status.OK, {"prompt": generated.prompt, "task": generated.task.model_dump(mode="json")}
 
 
@@ -104,10 +100,6 @@ def run_message(executor: FamilyExecutor, message: bytes, rss_kb: Callable[[], i
         status, value = executor.run(decode_job(message))
         return encode_report(Report(status, value, rss_kb(), time.monotonic()))
     except Exception as exc:  # a job that cannot be read, or a result that cannot be JSON
-        failure = {"message": _truncate(f"the scoring process could not run this job or encode its result: "
+        failure = {"message": truncate(f"the scoring process could not run this job or encode its result: "
                                         f"{type(exc).__name__}: {exc}")}
         return encode_report(Report(Status.ERROR, failure, rss_kb(), time.monotonic()))
-
-
-def _truncate(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "..."

@@ -8,7 +8,6 @@ step killed at its deadline loses only itself, because the session's actions cha
 
 from __future__ import annotations
 
-import traceback
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,11 +16,11 @@ from rewardgym.multiturn import EpisodeOver, MultiTurnEnvironment
 from rewardgym.protocol import Status, describe_validation_error
 from rewardgym.sdk import Environment
 from rewardgym.text import replace_lone_surrogates
+from rewardgym.worker.failures import environment_error
 from rewardgym.worker.jobs import StepJob
 
 EPISODE_OVER = "episode_over"
 """Key set in a failed step's value when the game had already ended (the session answers 409)."""
-MAX_MESSAGE_CHARS = 2000
 
 
 def play_step(env: Environment, job: StepJob) -> tuple[Status, dict[str, Any]]:
@@ -43,8 +42,7 @@ def play_step(env: Environment, job: StepJob) -> tuple[Status, dict[str, Any]]:
     except MemoryError:
         return Status.ERROR, {"message": "the step ran out of memory"}
     except Exception as exc:  # an environment bug fails this step only; the session keeps its state
-        return Status.ERROR, {"message": _truncate(f"{type(exc).__name__}: {exc}"),
-                              "traceback": _truncate(traceback.format_exc())}
+        return Status.ERROR, environment_error(exc, env.name, "step")
     return Status.OK, {
         "observation": episode.observation,
         "reward": episode.reward,
@@ -53,7 +51,3 @@ def play_step(env: Environment, job: StepJob) -> tuple[Status, dict[str, Any]]:
         "truncated": episode.truncated,
         "info": episode.info,
     }
-
-
-def _truncate(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "..."
