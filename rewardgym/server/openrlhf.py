@@ -15,7 +15,7 @@ A null reward stays `null` in `rewards` and `scores` (OpenRLHF then fails loudly
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -23,10 +23,23 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rewardgym.http import HTTPProblem, json_response, parse_json, read_body
 from rewardgym.labels import task_from_label
-from rewardgym.protocol import BatchRequest, BatchResponse, ScoreItem, ScoreResult, describe_validation_error
+from rewardgym.protocol import (BatchRequest, BatchResponse, ScoreItem, ScoreRequest, ScoreResult,
+                                describe_validation_error)
+from rewardgym.server.router import Router
+from rewardgym.server.runtimes.base import WorkerHandle
+from rewardgym.server.settings import GatewaySettings
 
-if TYPE_CHECKING:
-    from rewardgym.server.gateway import Gateway
+
+class ScoringGateway(Protocol):
+    """What this route uses of `rewardgym.server.gateway.Gateway` (named here, so the modules import no circle)."""
+
+    router: Router
+    settings: GatewaySettings
+
+    def admit(self, env: str, items: int) -> None: ...
+
+    async def forward(self, handle: WorkerHandle, env: str, body: bytes, score_request: ScoreRequest,
+                      items: int) -> Response: ...
 
 
 class OpenRLHFRequest(BaseModel):
@@ -38,7 +51,7 @@ class OpenRLHFRequest(BaseModel):
 
 
 class OpenRLHFRoute:
-    def __init__(self, gateway: "Gateway") -> None:
+    def __init__(self, gateway: ScoringGateway) -> None:
         self.gateway = gateway
 
     async def score(self, env: str, request: Request) -> Response:
