@@ -86,6 +86,12 @@ def test_boxes_joined_by_and_or_commas_form_one_answer(completion: str, gold: st
                                         "A resposta não é 5.", "Die Antwort ist nicht 5."])
 def test_a_negated_sentence_gives_no_number(completion: str) -> None:
     assert MATH.score(MathTask(answer="5"), completion).reward == 0.0
+    assert MATH.score(MathTask(answer="7"), "So $\\boxed{7}$.\n" + completion).reward == 1.0  # the box stands
+
+
+def test_a_phrase_without_an_answer_leaves_the_box_standing() -> None:
+    score = MATH.score(MathTask(answer="7"), "Thus $\\boxed{7}$.\n\nAnswer: see the box above.")
+    assert (score.reward, score.details["form"]) == (1.0, "boxed")
 
 
 def test_the_answer_stated_last_wins() -> None:

@@ -6,11 +6,12 @@ After the last answer phrase, the answer is the shortest well-formed answer, not
   span's content;
 - otherwise the sentence (up to `. `, `!`, `?` or the line's end); when it opens with prose, what follows its last
   copula (`The largest $n$ is 34.` -> `34`), else its last math span or number (`Jane started 3 hours ago` -> `3`),
-  unless the sentence holds a negation (`The answer is not 5.` yields no number);
+  unless the sentence holds a negation (`The answer is not 5.` states no answer);
 - then the leading math of that text, which stops at the first word that is not math:
   `42 because geometry proves it` -> `42`, `x = 5 or x = -3, so` -> `x = 5 or x = -3`.
 
-When no math is found in a prose sentence, the sentence itself is the answer (`option C` for multiple choice).
+A prose sentence with a negation, or with no math and no choice letter, states no answer (an earlier box then
+stands); one with a choice letter but no math is kept whole (`la opción C` for multiple choice).
 Everything here scans a bounded window (`MAX_ANSWER_IS_CHARS`) once.
 """
 
@@ -48,6 +49,7 @@ _NEGATION = re.compile(
     r"(?i)\b(?:not|no|never|none|neither|não|nunca|nenhum|nenhuma|ningún|ninguna|ninguno|pas|jamais|aucun|aucune"
     r"|nicht|kein|keine|nie)\b|n't\b"
 )
+_CHOICE_LETTER = re.compile(r"(?<![\w'])[A-J](?![\w'])")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _INLINE_MATH = re.compile(r"\$([^$]+)\$")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -170,7 +172,7 @@ def _answer_in_prose(sentence: str, start: int) -> tuple[str, int]:
         if found:
             return found, start
     if _NEGATION.search(prose):
-        return sentence.strip(), start  # "the answer is not 5": no number is read out of a negated sentence
+        return "", start  # "the answer is not 5": a negated sentence states no answer
     span = number = None
     for span in _INLINE_MATH.finditer(sentence):
         pass
@@ -180,7 +182,9 @@ def _answer_in_prose(sentence: str, start: int) -> tuple[str, int]:
         return span.group(1).strip(), start
     if number is not None:
         return number.group(0), start
-    return sentence.strip(), start
+    if _CHOICE_LETTER.search(sentence):
+        return sentence.strip(), start  # `la opción B`: multiple choice reads the letter
+    return "", start  # "Answer: see above" states no answer; an earlier box stands
 
 
 def leading_math(text: str) -> str:
