@@ -152,6 +152,10 @@ def test_unknown_ids_are_404_and_bad_input_is_422(server):
             answer = http.post(f"/v1/sessions/{session_id}/step", json=body)
             assert answer.status_code == 422, (body, answer.text)
         assert http.post(f"/v1/sessions/{session_id}/step", content=b"{").status_code == 422
+        odd = http.post(f"/v1/sessions/{session_id}/step",  # a lone surrogate is no text: 422, never a 500
+                        content=b'{"action": "up\\ud800", "request_id": "odd"}')
+        assert odd.status_code == 422 and "action" in odd.json()["detail"]
+        assert http.get(f"/v1/sessions/{session_id}").json()["actions"] == []
         for body in [{}, {"seed": -1}, {"seed": "x"}, {"seed": 1, "options": {"difficulty": "brutal"}}]:
             answer = http.post("/v1/envs/wordle/sessions", json=body)
             assert answer.status_code == 422, (body, answer.text)

@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from rewardgym.multiturn import EpisodeOver, MultiTurnEnvironment
 from rewardgym.protocol import Status, describe_validation_error
 from rewardgym.sdk import Environment
-from rewardgym.text import replace_lone_surrogates
 from rewardgym.worker.failures import environment_error
 from rewardgym.worker.jobs import StepJob
 
@@ -34,9 +33,8 @@ def play_step(env: Environment, job: StepJob) -> tuple[Status, dict[str, Any]]:
         task = env.parse_task({"seed": job.seed, "options": job.options})
     except ValidationError as exc:
         return Status.INVALID_TASK, {"message": describe_validation_error(exc, f"{env.name} session")}
-    actions = [replace_lone_surrogates(action) for action in job.actions]
     try:
-        episode = env.replay(task.seed, task.options, actions, strict=True)
+        episode = env.replay(task.seed, task.options, job.actions, strict=True)
     except EpisodeOver as exc:
         return Status.INVALID_TASK, {"message": str(exc), EPISODE_OVER: True}
     except MemoryError:
