@@ -361,7 +361,8 @@ def test_gold_is_computed_once_per_task_and_invalid_tasks_are_never_cached() -> 
 GENERATED_FORMS: dict[str, list] = {
     "isoelectric_point": [lambda a: a, lambda a: f"pI = {a}", lambda a: f"pI: {a}", lambda a: f"{float(a):.3f}",
                           lambda a: f"$ {a} $"],
-    "genbank_query": [lambda a: a, lambda a: a.upper() if not a.isdigit() else f"{int(a):,}", lambda a: f'"{a}"' if not a.isdigit() else a,
+    "genbank_query": [lambda a: a, lambda a: a.upper() if not a.isdigit() else f"{int(a):,}",
+                      lambda a: f'"{a}"' if not a.isdigit() else a,
                       lambda a: f"**{a}**", lambda a: f"{a}."],
     "motif_search": [lambda a: a, lambda a: f"[{a}]", lambda a: a.replace(", ", " "), lambda a: a.replace(", ", ";"),
                      lambda a: a.replace(", ", ",\n")],

@@ -274,3 +274,22 @@ def test_accepted_answer_forms_of_constructive_environments(name: str) -> None:
             for completion in (f"<answer>{written}</answer>", f"Here it is.\n<answer>\n{written}\n</answer>"):
                 result = env.score(task, completion)
                 assert (result.status, result.reward) == (Status.OK, 1.0), (written, result)
+
+
+def test_an_unresolved_tree_earns_only_the_bipartitions_it_has() -> None:
+    for env, task, newick in generated("phylogeny", range(5)):
+        star = "(" + ",".join(task.taxa) + ");"
+        assert score(env, task, star).reward == 0.0  # a star tree has no bipartition: no free half reward
+        tree = Phylo.read(StringIO(newick), "newick")
+        cherry = next(clade for clade in tree.find_clades() if len(clade.clades) == 2
+                      and all(child.is_terminal() for child in clade.clades))
+        pair = sorted(child.name for child in cherry.clades)
+        rest = [name for name in task.taxa if name not in pair]
+        one_split = score(env, task, f"(({pair[0]},{pair[1]}),{','.join(rest)});")
+        assert one_split.reward == pytest.approx(1 / (len(task.taxa) - 3))
+
+
+def test_deeply_nested_newick_is_no_answer_not_an_error() -> None:
+    env, task, _ = next(generated("phylogeny"))
+    for deep in ("(" * 3000 + "A,B" + ")" * 3000 + ";", "(" * 3000 + "A" + ",B)" * 3000 + ";"):
+        assert env.score(task, f"<answer>{deep}</answer>").status == Status.NO_ANSWER

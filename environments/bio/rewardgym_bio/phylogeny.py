@@ -1,7 +1,9 @@
 """`phylogeny` (constructive): a Newick tree built from a stated distance matrix by UPGMA or neighbour joining.
 
 Compared with Biopython's DistanceTreeConstructor tree on unrooted topology (bipartitions of the taxa; branch
-lengths and the root are ignored): reward 1 - RF / (2 (n - 3)), the normalised Robinson-Foulds distance.
+lengths and the root are ignored): reward = the gold's bipartitions the answer has / (n - 3). For a fully resolved
+answer that is 1 - RF / (2 (n - 3)), the normalised Robinson-Foulds distance; an unresolved answer (a star tree,
+a polytomy) earns only the bipartitions it does have, so leaving the tree unresolved is never worth half a reward.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from rewardgym_bio.common import find_answer, per_task, unreadable
 
 MAX_TAXA = 30
 MAX_NEWICK_CHARS = 20_000
+MAX_NEWICK_DEPTH = 2 * MAX_TAXA
+"""Deeper parenthesis nesting is refused unparsed: Biopython's Newick reader and tree walks recurse."""
 TAXA_BY_DIFFICULTY: dict[str, tuple[int, int]] = {"easy": (4, 5), "medium": (6, 8), "hard": (9, 12)}
 NAMES = ("Aalpha", "Bbeta", "Cgamma", "Ddelta", "Eepsilon", "Fzeta", "Geta", "Htheta", "Iiota", "Kkappa",
          "Llambda", "Mmu", "Nnu", "Oxi", "Pomicron", "Rrho")
@@ -93,6 +97,12 @@ def parse_newick(text: str) -> Tree | None:
         text += ";"
     if len(text) > MAX_NEWICK_CHARS or "(" not in text or _NOT_NEWICK.search(text):
         return None
+    depth = deepest = 0
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_NEWICK_DEPTH:
+        return None
     try:
         trees = list(Phylo.parse(StringIO(text), "newick"))
     except Exception:  # noqa: BLE001 - NewickIO raises several types on malformed text; all mean "not a tree"
@@ -105,8 +115,10 @@ class PhylogenyEnv(Environment[PhylogenyTask]):
     description = (
         "Constructive: build a tree from a stated distance matrix by UPGMA or neighbour joining (Saitou & Nei) and "
         "write it in Newick with the taxon names as leaves (branch lengths optional, ignored). Compared with "
-        "Biopython's DistanceTreeConstructor tree on unrooted topology. Reward: 1 - RF/(2(n-3)) (normalised "
-        "Robinson-Foulds distance; 1.0 for the same topology), 0.0 when the leaves are not exactly the taxa. "
+        "Biopython's DistanceTreeConstructor tree on unrooted topology. Reward: shared bipartitions / (n-3), which is "
+        "1 - RF/(2(n-3)) (normalised Robinson-Foulds distance) for a fully resolved tree, 1.0 for the same "
+        "topology, no credit for leaving it unresolved; 0.0 when the leaves are not exactly the taxa "
+        "(components leaves, shared, rf). "
         "Answer in <answer></answer> or \\boxed{}; no parseable Newick -> no_answer."
     )
     Task = PhylogenyTask
@@ -126,10 +138,12 @@ class PhylogenyEnv(Environment[PhylogenyTask]):
         if sorted(leaves, key=str) != sorted(taxa):
             return Score(reward=0.0, components={"leaves": 0.0, "rf": 1.0},
                          details={**details, "message": f"Expected each of the leaves {sorted(taxa)} once"})
-        distance = len(gold ^ splits(tree, taxa))
-        worst = 2 * (len(taxa) - 3)
-        normalised = distance / worst if worst else 0.0
-        return Score(reward=1.0 - normalised, components={"leaves": 1.0, "rf": normalised},
+        answer = splits(tree, taxa)
+        distance = len(gold ^ answer)
+        resolved = len(taxa) - 3  # bipartitions of a fully resolved unrooted tree
+        reward = len(gold & answer) / resolved if resolved else 1.0
+        normalised = distance / (2 * resolved) if resolved else 0.0
+        return Score(reward=reward, components={"leaves": 1.0, "shared": reward, "rf": normalised},
                      details={**details, "robinson_foulds": distance})
 
     def generate(self, rng: random.Random, options: GenerateOptions) -> Generated[PhylogenyTask]:
