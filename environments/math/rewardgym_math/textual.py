@@ -62,6 +62,8 @@ def label_verdict(gold: str, pred: str) -> bool | None:
     other_label = leading_label(other)
     if other_label is not None:
         return other_label == label
+    if re.fullmatch(r"[a-z]'*", unwrapped := _unwrap(other)):
+        return (unwrapped[0].upper(), unwrapped[1:]) == label  # `b` names the choice `B`
     if _HAS_DIGIT.search(other) and not _HAS_LETTER.search(_unwrap(other)):
         return False  # a letter is never a number (math-verify reads `E` as Euler's number)
     return None
