@@ -6,6 +6,8 @@ import subprocess
 import sys
 import uuid
 
+import pytest
+
 from tests.conftest import ROOT, TOY_FAMILY
 
 
@@ -76,3 +78,31 @@ def test_the_task_can_come_from_a_file_or_stdin(tmp_path):
     assert both.returncode == 2 and "at most one of --task and --completion" in both.stderr
     missing = rewardgym("score", "gsm8k", "--task", f"@{tmp_path / 'nope.json'}", "--completion", "1")
     assert missing.returncode == 2 and "cannot read the task" in missing.stderr
+
+
+PEEK_PROGRAM = """```python
+import os, re
+found = "nothing"
+for pid in os.listdir("/proc"):
+    try:
+        data = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        continue
+    match = re.search(rb"leak-[0-9a-f]{32}", data)
+    if match:
+        found = match.group().decode()
+print(found)
+```"""
+
+
+@pytest.mark.docker
+def test_local_scoring_of_code_uses_the_sandbox_containers_and_the_task_stays_unreadable():
+    """Issue 7, finding 9, as it was found: a program printing expected output it read from a command line."""
+    secret = f"leak-{uuid.uuid4().hex}"
+    task = json.dumps({"time_limit_s": 5.0, "memory_limit_mb": 256, "tests": [{"input": "", "output": secret}]})
+    peeked = rewardgym("score", "python_stdio", "--task", task, "--completion", PEEK_PROGRAM)
+    assert peeked.returncode == 0, peeked.stderr
+    assert "warm container slot" in peeked.stderr, peeked.stderr
+    assert (json.loads(peeked.stdout)["status"], json.loads(peeked.stdout)["reward"]) == ("ok", 0.0), peeked.stdout
+    honest = rewardgym("score", "python_stdio", "--task", task, "--completion", f"```python\nprint('{secret}')\n```")
+    assert json.loads(honest.stdout)["reward"] == 1.0, honest.stdout + honest.stderr

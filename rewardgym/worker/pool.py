@@ -52,7 +52,7 @@ class PoolSettings:
 class PoolHealth:
     processes: int
     serving: int
-    """Slots with a process that said it is ready; the others are being (re)started or cannot start."""
+    """Slots serving, or replacing their process as usual; the others' last start failed (retried with backoff)."""
     failing: list[str]
     """Why each slot that cannot serve cannot (its last start failure)."""
 
@@ -118,8 +118,8 @@ class ItemPool:
         return sum(len(slot.in_flight) for slot in self._slots if slot is not None)
 
     def health(self) -> PoolHealth:
-        serving = sum(1 for index, slot in enumerate(self._slots)
-                      if slot is not None and index < len(self._tasks) and not self._tasks[index].done())
+        serving = sum(1 for index, task in enumerate(self._tasks)
+                      if not task.done() and index not in self._start_failures)
         failing = [f"slot {index}: {reason}" for index, reason in sorted(self._start_failures.items())]
         failing += [f"slot {index}: its serving task ended" for index, task in enumerate(self._tasks) if task.done()]
         return PoolHealth(self.size, serving, failing)
