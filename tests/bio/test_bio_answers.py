@@ -18,6 +18,10 @@ EXTRACTION = [
     ("\\boxed{ok} \\boxed{unclosed", "ok", "boxed"),
     ("<answer>`ACGT`</answer>", "ACGT", "answer_tag"),
     ("<answer>**ACGT**</answer>", "ACGT", "answer_tag"),
+    ("<answer>A <answer>B</answer>", "B", "answer_tag"),
+    ("<answer>A</answer> <answer>B", "A", "answer_tag"),
+    ("<answer>A</answer> </answer>", "A", "answer_tag"),
+    ("<answer>ACGT</answer>" + "<answer>" * 50_000, "ACGT", "answer_tag"),  # linear, not one scan per tag
 ]
 
 

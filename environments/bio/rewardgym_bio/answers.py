@@ -30,13 +30,17 @@ class Extraction:
 
 
 def _last_answer_tag(text: str) -> tuple[int, str] | None:
-    start = text.rfind(_ANSWER_OPEN)
-    while start != -1:
-        end = text.find(_ANSWER_CLOSE, start)
-        if end != -1:
-            return start, text[start + len(_ANSWER_OPEN) : end]
-        start = text.rfind(_ANSWER_OPEN, 0, start)
-    return None
+    """The last closed `<answer>...</answer>`: the last opening before the last closing, in linear scans.
+
+    (Trying openings from the end and searching forward for a closing would be quadratic on a completion of
+    many unclosed tags.)
+    """
+    last_close = text.rfind(_ANSWER_CLOSE)
+    start = text.rfind(_ANSWER_OPEN, 0, last_close) if last_close != -1 else -1
+    if start == -1:
+        return None
+    end = text.find(_ANSWER_CLOSE, start)  # its own closing tag: the first after it
+    return start, text[start + len(_ANSWER_OPEN) : end]
 
 
 def _last_boxed(text: str) -> tuple[int, str] | None:
