@@ -38,6 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                       "mounted at --socket-dir here, to mount in new containers")
     serve.add_argument("--socket-dir", help="also serve workers whose Unix sockets appear in this directory")
     serve.add_argument("--worker-url", action="append", default=[], help="also serve a remote worker (repeatable)")
+    serve.add_argument("--workers-file", help="also serve the workers listed in this file (one URL per line), "
+                                              "re-read when it changes: workers join and leave while serving")
+    serve.add_argument("--worker-token-file", help="the workers' shared token (mode 0600), sent to every TCP worker")
+    serve.add_argument("--token-file", help="clients' token (mode 0600): every route but /healthz then needs "
+                                            "Authorization: Bearer; required when --host is not loopback")
+    serve.add_argument("--insecure", action="store_true",
+                       help="bind a non-loopback --host without --token-file (anyone who reaches it can score)")
     serve.add_argument("--expect-families", help="attached workers: comma-separated families that must all be "
                                                  "attached before /readyz says ready (compose passes its services)")
     serve.add_argument("--admin-token", default=os.environ.get("REWARDGYM_ADMIN_TOKEN"),
@@ -110,6 +117,7 @@ SERVER_MODULES = frozenset({"fastapi", "starlette", "uvicorn", "httpx", "prometh
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from rewardgym.auth import require_token
     from rewardgym.serving import ConnectionLimits, server_config
     from rewardgym.server.admin import AdminTokenMissing
     from rewardgym.server.gateway import create_app
@@ -118,10 +126,13 @@ def run_serve(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = GatewaySettings(max_body_bytes=args.max_body_bytes, max_items_per_request=args.max_items_per_request,
                                max_queued_items=args.max_queued_items, admin_token=args.admin_token)
+    client_token = _client_token(args.token_file, args.host, args.insecure, "serve")
     try:
         app = create_app(_runtimes(args), settings)
     except AdminTokenMissing as exc:
         raise CLIError(str(exc)) from exc
+    if client_token:
+        app = require_token(app, client_token)
     defaults = ConnectionLimits()
     limits = ConnectionLimits(header_timeout_s=args.header_timeout or defaults.header_timeout_s,
                               max_connections=args.max_connections or defaults.max_connections)
@@ -157,14 +168,41 @@ def _runtimes(args: argparse.Namespace) -> list[Any]:
                                       socket_volume=args.docker_socket_volume,
                                       socket_subdir="registered" if args.socket_dir else ""))
     expected = [family for family in (args.expect_families or "").split(",") if family]
-    if expected and not (args.socket_dir or args.worker_url):
-        raise CLIError("--expect-families needs --socket-dir or --worker-url (the workers to expect)")
-    if args.socket_dir or args.worker_url:
+    attached = args.socket_dir or args.worker_url or args.workers_file
+    if expected and not attached:
+        raise CLIError("--expect-families needs --socket-dir, --worker-url or --workers-file (the workers to expect)")
+    if attached:
+        worker_token = _read_token(args.worker_token_file) if args.worker_token_file else None
         runtimes.append(AttachedRuntime(urls=args.worker_url, socket_dir=args.socket_dir,
-                                        expected_families=expected))
+                                        expected_families=expected, workers_file=args.workers_file,
+                                        token=worker_token))
     if not runtimes:
-        raise CLIError("the attached runtime needs --socket-dir or --worker-url")
+        raise CLIError("the attached runtime needs --socket-dir, --worker-url or --workers-file")
     return runtimes
+
+
+def _read_token(path: str) -> str:
+    from rewardgym.auth import TokenFileError, read_token_file
+
+    try:
+        return read_token_file(path)
+    except TokenFileError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+def _client_token(path: str | None, host: str, insecure: bool, command: str) -> str | None:
+    """The token clients must send, or None on loopback (or with --insecure, said loudly)."""
+    from rewardgym.auth import is_loopback
+
+    if path:
+        return _read_token(path)
+    if is_loopback(host):
+        return None
+    if not insecure:
+        raise CLIError(f"--host {host} is reachable from other machines: give --token-file (mode 0600), or "
+                       f"--insecure to serve anyone who reaches it")
+    logging.getLogger("rewardgym").warning("%s: serving %s with no token (--insecure)", command, host)
+    return None
 
 
 def run_worker(args: argparse.Namespace) -> int:

@@ -50,22 +50,24 @@ class WorkerClient:
     """Keep-alive connections to one worker. `uds` or `host`/`port`; `max_idle` connections are kept."""
 
     def __init__(self, *, uds: str | None = None, host: str | None = None, port: int | None = None,
-                 max_idle: int = 64) -> None:
+                 max_idle: int = 64, token: str | None = None) -> None:
+        """`token`: sent as `Authorization: Bearer` on every request (workers on TCP require one; see auth.py)."""
         if not uds and not (host and port):
             raise ValueError("Expected a Unix socket path or a host and port")
         self.uds, self.host, self.port = uds, host, port
+        self._auth_header = f"authorization: Bearer {token}\r\n" if token else ""
         self.max_idle = max_idle
         self._idle: list[_Connection] = []
         self._closed = False
 
     @classmethod
-    def for_url(cls, url: str) -> "WorkerClient":
+    def for_url(cls, url: str, token: str | None = None) -> "WorkerClient":
         """`http://host:port` of a remote worker."""
         scheme, _, rest = url.partition("://")
         host, _, port = rest.rstrip("/").partition(":")
         if scheme != "http" or not host or not port.isdigit():
             raise ValueError(f"Expected a worker URL like http://host:8100, got {url!r}")
-        return cls(host=host, port=int(port))
+        return cls(host=host, port=int(port), token=token)
 
     async def get(self, path: str, timeout: float | None = None) -> WorkerResponse:
         return await self.request("GET", path, None, timeout)
@@ -80,7 +82,7 @@ class WorkerClient:
             raise WorkerTimedOut(f"no answer to {method} {path} within {timeout:g} s") from exc
 
     async def _request(self, method: str, path: str, body: bytes | None) -> WorkerResponse:
-        head = f"{method} {path} HTTP/1.1\r\nhost: worker\r\n"
+        head = f"{method} {path} HTTP/1.1\r\nhost: worker\r\n{self._auth_header}"
         if body is not None:
             head += f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
         message = (head + "\r\n").encode() + (body or b"")

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from rewardgym.serving import ConnectionLimits, server_config
+from rewardgym.auth import TokenFileError, is_loopback, read_token_file, require_token
 from rewardgym.http import HTTPProblem, install_error_handlers, json_response, read_json
 from rewardgym.worker.pool import ItemPool, PoolSettings
 from rewardgym.protocol import (
@@ -131,17 +132,22 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
 
 
 def serve_worker(family_spec: str, socket_path: str | None, host: str, port: int | None,
-                 settings: PoolSettings) -> None:
-    """Run a worker until it is stopped. A Unix socket is the default transport; TCP is for remote workers."""
+                 settings: PoolSettings, token: str | None = None) -> None:
+    """Run a worker until it is stopped. A Unix socket is the default transport; TCP is for remote workers, and
+    off loopback it needs `token` (every route but /healthz then asks for it; see rewardgym/auth.py)."""
+    if socket_path is None and not is_loopback(host) and not token:
+        raise SystemExit(f"rewardgym worker: --host {host} is reachable from other machines; expected --token-file "
+                         "(mode 0600, the token the gateway sends with --worker-token-file)")
     work_dir = os.path.join(os.path.dirname(os.path.abspath(socket_path)), "sandbox") if socket_path else None
     app = create_worker_app(family_spec, settings, work_dir=work_dir)
+    served = require_token(app, token) if token else app
     if socket_path:
         os.makedirs(os.path.dirname(os.path.abspath(socket_path)), exist_ok=True)
         if os.path.exists(socket_path):
             os.unlink(socket_path)
-        config = server_config(app, ConnectionLimits(), uds=socket_path, log_level="warning", access_log=False)
+        config = server_config(served, ConnectionLimits(), uds=socket_path, log_level="warning", access_log=False)
     else:
-        config = server_config(app, ConnectionLimits(), host=host, port=port or 8100, log_level="warning",
+        config = server_config(served, ConnectionLimits(), host=host, port=port or 8100, log_level="warning",
                                access_log=False)
     try:
         uvicorn.Server(config).run()  # on uvloop when installed: less event-loop overhead per item
@@ -156,6 +162,8 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Unix socket path to serve on (default: $REWARDGYM_SOCKET)")
     parser.add_argument("--host", default="127.0.0.1", help="TCP host, when --port is given instead of --socket")
     parser.add_argument("--port", type=int, help="TCP port (remote workers)")
+    parser.add_argument("--token-file", help="shared token (mode 0600) the gateway must send; required when --host "
+                                             "is not loopback")
     parser.add_argument("--processes", type=int, default=int(os.environ.get("REWARDGYM_PROCESSES", 0)) or None,
                         help="scoring processes (default: $REWARDGYM_PROCESSES, else one per core)")
     parser.add_argument("--max-items-per-process", type=int, default=PoolSettings.max_items_per_process)
@@ -168,7 +176,11 @@ def run_worker_from_args(args: argparse.Namespace) -> None:
         raise SystemExit("rewardgym worker: expected --socket PATH or --port N")
     settings = PoolSettings(processes=args.processes or os.cpu_count() or 1, max_items_per_process=args.max_items_per_process,
                             max_rss_mb=args.max_rss_mb)
-    serve_worker(args.family, args.socket, args.host, args.port, settings)
+    try:
+        token = read_token_file(args.token_file) if args.token_file else None
+    except TokenFileError as exc:
+        raise SystemExit(f"rewardgym worker: {exc}") from exc
+    serve_worker(args.family, args.socket, args.host, args.port, settings, token)
 
 
 def main(argv: list[str] | None = None) -> None:

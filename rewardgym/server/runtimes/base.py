@@ -29,9 +29,11 @@ class WorkerHandle:
     """One running worker as the gateway sees it: its state, its catalogue, and an HTTP client to it."""
 
     def __init__(self, name: str, *, family: str | None = None, uds: str | None = None,
-                 url: str | None = None) -> None:
-        """`uds`: the worker's Unix socket; `url`: http://host:port of a remote worker; neither: set later."""
+                 url: str | None = None, token: str | None = None) -> None:
+        """`uds`: the worker's Unix socket; `url`: http://host:port of a remote worker; neither: set later.
+        `token`: the workers' shared token (TCP workers off loopback require it)."""
         self.name = name
+        self.token = token
         self.family = family or name
         """Replicas of one family share this; two families may not serve the same environment."""
         self.uds = uds
@@ -53,7 +55,7 @@ class WorkerHandle:
         if self.uds:
             return WorkerClient(uds=self.uds)
         if self.url:
-            return WorkerClient.for_url(self.url)
+            return WorkerClient.for_url(self.url, token=self.token)
         return WorkerClient(uds="/nonexistent/worker-not-started.sock")  # fails as WorkerUnavailable until set
 
     async def wait_ready(self, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> None:
