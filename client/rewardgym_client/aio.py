@@ -12,7 +12,7 @@ import httpx
 
 from rewardgym.protocol import EnvInfo, GeneratedTask, ScoreResult, SessionStarted, SessionState, StepResult
 
-from rewardgym_client import requests as rq
+from rewardgym_client import wire as rq
 from rewardgym_client.errors import ConnectionFailed
 from rewardgym_client.retry import RetryPolicy, next_delay
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from rewardgym_client import RetryPolicy, RewardClient, ServerError
-from rewardgym_client.requests import ClientSettings, chunk_groups, chunk_items
+from rewardgym_client.wire import ClientSettings, chunk_groups, chunk_items
 from rewardgym_client.retry import retry_after_seconds
 
 
