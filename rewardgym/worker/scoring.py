@@ -6,6 +6,7 @@ Results come back in request order whatever order the pool finishes them in.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from rewardgym.worker.jobs import GenerateJob, Outcome, ScoreJob
@@ -13,6 +14,7 @@ from rewardgym.worker.pool import ItemPool
 from rewardgym.protocol import (
     SCORED_STATUSES,
     EnvInfo,
+    RequestItem,
     ScoreRequest,
     Status,
     TasksRequest,
@@ -32,6 +34,35 @@ class GenerationFailed(Exception):
         self.invalid = invalid
 
 
+def unique_jobs(env: str, items: list[RequestItem]) -> tuple[list[ScoreJob], list[int]]:
+    """One job per distinct (task, completion), and for each item the index of its job."""
+    jobs: list[ScoreJob] = []
+    job_of_item: list[int] = []
+    index_of: dict[tuple[str, str], int] = {}
+    task_keys: dict[int, str | None] = {}  # a group's items share one task object: serialise it once
+    for item in items:
+        if id(item.task) not in task_keys:
+            task_keys[id(item.task)] = _task_key(item.task)
+        task_key = task_keys[id(item.task)]
+        key = (task_key, item.completion) if task_key is not None else None
+        if key is not None and key in index_of:
+            job_of_item.append(index_of[key])
+            continue
+        if key is not None:
+            index_of[key] = len(jobs)
+        job_of_item.append(len(jobs))
+        jobs.append(ScoreJob(env, item.task, item.completion))
+    return jobs, job_of_item
+
+
+def _task_key(task: dict[str, Any]) -> str | None:
+    """A canonical text of `task`, or None when it has none (nested too deeply: then it is never merged)."""
+    try:
+        return json.dumps(task, sort_keys=True, separators=(",", ":"))
+    except (RecursionError, ValueError, TypeError):
+        return None
+
+
 class FamilyScorer:
     """Scores requests for one family. Environment instances here serve the catalogue and deadlines only;
     all environment code that touches a completion runs in the pool's processes."""
@@ -43,12 +74,15 @@ class FamilyScorer:
         self.catalogue: dict[str, EnvInfo] = {name: env.info(family.name) for name, env in self.envs.items()}
 
     async def score(self, env: str, request: ScoreRequest) -> list[dict[str, Any]]:
-        """One result per item of `request`, in `request_items` order (`response_body` reshapes them)."""
+        """One result per item of `request`, in `request_items` order (`response_body` reshapes them).
+
+        Identical (task, completion) items of one request are scored once and the verdict copied, each copy
+        with its own id: GRPO groups often hold the same completion several times, and scoring is pure."""
         deadline = item_deadline_s(request.timeout_s, self.catalogue[env])
         items = request_items(request)
-        outcomes = await asyncio.gather(*(self.pool.submit(ScoreJob(env, item.task, item.completion), deadline)
-                                          for item in items))
-        return [self.result(env, item.id, outcome) for item, outcome in zip(items, outcomes)]
+        jobs, job_of_item = unique_jobs(env, items)
+        outcomes = await asyncio.gather(*(self.pool.submit(job, deadline) for job in jobs))
+        return [self.result(env, item.id, outcomes[job]) for item, job in zip(items, job_of_item)]
 
     def result(self, env: str, item_id: str | None, outcome: Outcome) -> dict[str, Any]:
         value = outcome.value
