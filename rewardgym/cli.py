@@ -45,6 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                             "Authorization: Bearer; required when --host is not loopback")
     serve.add_argument("--insecure", action="store_true",
                        help="bind a non-loopback --host without --token-file (anyone who reaches it can score)")
+    serve.add_argument("--log-format", choices=["text", "json"], default="text",
+                       help="json: one JSON object per log line; every line about a request has its X-Request-ID")
+    serve.add_argument("--unsafe-sandbox", action="store_true",
+                       help="where bwrap cannot isolate sandboxes (and no Docker), run model-written code WITHOUT "
+                            "isolation instead of refusing it; passed on to the local workers")
     serve.add_argument("--expect-families", help="attached workers: comma-separated families that must all be "
                                                  "attached before /readyz says ready (compose passes its services)")
     serve.add_argument("--admin-token", default=os.environ.get("REWARDGYM_ADMIN_TOKEN"),
@@ -118,26 +123,34 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rewardgym.auth import require_token
+    from rewardgym.logs import configure_logging
+    from rewardgym.server.request_ids import with_request_ids
     from rewardgym.serving import ConnectionLimits, server_config
     from rewardgym.server.admin import AdminTokenMissing
     from rewardgym.server.gateway import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(args.log_format)
     settings = GatewaySettings(max_body_bytes=args.max_body_bytes, max_items_per_request=args.max_items_per_request,
                                max_queued_items=args.max_queued_items, admin_token=args.admin_token)
     client_token = _client_token(args.token_file, args.host, args.insecure, "serve")
+    if args.unsafe_sandbox:
+        from rewardgym.protocol import UNSAFE_SANDBOX_ENV
+
+        os.environ[UNSAFE_SANDBOX_ENV] = "1"  # the local workers inherit it
+        logging.getLogger("rewardgym").warning("serve: --unsafe-sandbox: model-written code may run without "
+                                               "isolation where bwrap cannot isolate it")
     try:
         app = create_app(_runtimes(args), settings)
     except AdminTokenMissing as exc:
         raise CLIError(str(exc)) from exc
     if client_token:
         app = require_token(app, client_token)
+    app = with_request_ids(app)  # outermost: a refused request has an id too
     defaults = ConnectionLimits()
     limits = ConnectionLimits(header_timeout_s=args.header_timeout or defaults.header_timeout_s,
                               max_connections=args.max_connections or defaults.max_connections)
     uvicorn.Server(server_config(app, limits, host=args.host, port=args.port, log_level="info", access_log=False,
-                                 timeout_graceful_shutdown=10)).run()
+                                 timeout_graceful_shutdown=10, log_config=None)).run()
     return 0
 
 
@@ -325,13 +338,14 @@ async def _locally(env: str, family_spec: str | None, action: Any) -> Any:
 
 
 def _remote(url: str, action: Any) -> Any:
-    """Run `action` with a `rewardgym_client.RewardClient` (the one way Python code talks to a server)."""
+    """Run `action` with a `rewardgym_client.RewardClient` (the one way Python code talks to a server). A gateway
+    started with --token-file wants that token: the client sends $REWARDGYM_TOKEN when it is set."""
     try:
         from rewardgym_client import RewardClient, RewardGymError, ServerError
     except ImportError as exc:
         raise CLIError("--url needs the client: pip install rewardgym-client") from exc
     try:
-        with RewardClient(url, timeout_s=300.0) as client:
+        with RewardClient(url, token=os.environ.get("REWARDGYM_TOKEN") or None, timeout_s=300.0) as client:
             return action(client)
     except ServerError as exc:
         raise CLIError(f"server answered {exc.status_code}: {exc.detail}") from exc

@@ -21,10 +21,13 @@ from pydantic import ValidationError
 
 from rewardgym.serving import ConnectionLimits, server_config
 from rewardgym.auth import TokenFileError, is_loopback, read_token_file, require_token
+from rewardgym.logs import configure_logging
 from rewardgym.http import HTTPProblem, install_error_handlers, json_response, read_json
 from rewardgym.worker.pool import ItemPool, PoolSettings
 from rewardgym.protocol import (
+    SANDBOX_ISOLATION_ENV,
     STATUS_COUNTS_HEADER,
+    UNSAFE_SANDBOX_ENV,
     RequestShapeError,
     SingleRequest,
     TasksRequest,
@@ -68,6 +71,10 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with running_pool(family, pool, work_dir):
+            isolation = os.environ.get(SANDBOX_ISOLATION_ENV)  # set by a family's sandbox provisioning
+            if isolation:
+                scorer.catalogue = {name: info.model_copy(update={"isolation": isolation})
+                                    for name, info in scorer.catalogue.items()}
             yield
 
     app = FastAPI(title=f"rewardgym worker ({family.name})", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -166,14 +173,22 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
                                              "is not loopback")
     parser.add_argument("--processes", type=int, default=int(os.environ.get("REWARDGYM_PROCESSES", 0)) or None,
                         help="scoring processes (default: $REWARDGYM_PROCESSES, else one per core)")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text", help="json: JSON lines")
     parser.add_argument("--max-items-per-process", type=int, default=PoolSettings.max_items_per_process)
     parser.add_argument("--max-rss-mb", type=int, default=PoolSettings.max_rss_mb)
+    parser.add_argument("--unsafe-sandbox", action="store_true",
+                        help="where bwrap cannot isolate sandboxes (and no Docker), run model-written code WITHOUT "
+                             "isolation instead of refusing it (programs can then read this host's files)")
 
 
 def run_worker_from_args(args: argparse.Namespace) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
+    configure_logging(args.log_format)
     if not args.socket and not args.port:
         raise SystemExit("rewardgym worker: expected --socket PATH or --port N")
+    if args.unsafe_sandbox:
+        os.environ[UNSAFE_SANDBOX_ENV] = "1"
+        logging.getLogger("rewardgym").warning("worker: --unsafe-sandbox: model-written code may run without "
+                                               "isolation where bwrap cannot isolate it")
     settings = PoolSettings(processes=args.processes or os.cpu_count() or 1, max_items_per_process=args.max_items_per_process,
                             max_rss_mb=args.max_rss_mb)
     try:
