@@ -367,7 +367,10 @@ def _child_main(sock: socket.socket, family_spec: str, as_limit_mb: int | None) 
             return
         if message is None:
             return
-        write_message(sock, run_message(executor, message, _rss_kb))
+        try:
+            write_message(sock, run_message(executor, message, _rss_kb))
+        except OSError:  # the pool hung up (it is replacing or closing this process)
+            return
 
 
 def _rss_kb() -> int:
