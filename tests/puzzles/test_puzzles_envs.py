@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import socket
+import time
 import typing
 
 import pytest
@@ -27,7 +28,7 @@ SEEDS = (0, 1)
 WRONG_ANSWER = "<answer>wrong</answer>"
 
 EXPECTED_LEFT_OUT = {"boxnet", "codeio", "composite", "isomorphic_strings", "knight_swap", "polynomial_multiplication",
-                     "ransom_note", "rush_hour"}
+                     "ransom_note", "rush_hour", "word_ladder"}
 EXPECTED_UNSERVED_DIFFICULTIES: dict[str, set[str]] = {
     "caesar_cipher": {"hard"}, "jugs": {"medium", "hard"}, "n_queens": {"hard"}, "rubiks_cube": {"medium", "hard"},
     "sokoban": {"easy"}, "survo": {"medium", "hard"}, "zebra_puzzles": {"hard"},
@@ -101,6 +102,15 @@ def test_no_extractable_answer_is_no_answer() -> None:
         assert (score.status, score.reward) == (Status.NO_ANSWER, 0.0), completion
 
 
+def test_an_oversized_answer_scores_zero_unread() -> None:
+    env = ENVS["rg_word_sorting"]
+    task = env.examples()[0].task
+    started = time.perf_counter()
+    score = env.score(task, "<answer>" + "a, " * 400_000 + "</answer>")
+    assert (score.status, score.reward) == (Status.OK, 0.0) and "at most" in score.details["message"]
+    assert time.perf_counter() - started < 1.0
+
+
 def test_a_raising_scorer_is_an_error_with_reward_null(monkeypatch: pytest.MonkeyPatch) -> None:
     env = ENVS["rg_basic_arithmetic"]
     task = env.examples()[0].task
@@ -128,4 +138,5 @@ def test_a_task_of_another_dataset_is_invalid() -> None:
     with pytest.raises(InvalidTask):
         ENVS["rg_chain_sum"].score(task, "<answer>1</answer>")
     with pytest.raises(InvalidTask):
-        ENVS["rg_acre"].score(PuzzleTask(dataset="acre", difficulty="hard", answer="x", metadata={}), "<answer>x</answer>")
+        hard_acre = PuzzleTask(dataset="acre", difficulty="hard", answer="x", metadata={})
+        ENVS["rg_acre"].score(hard_acre, "<answer>x</answer>")

@@ -111,7 +111,8 @@ def test_sympy_scorers_never_see_code(dataset: str, tmp_path) -> None:
     assert reward(dataset, task, item["answer"]) == 1.0
 
 
-@pytest.mark.parametrize("text", ["x.real", "x[0]", "'a'", "lambda: 1", "f(x)", "sqrt(x, evaluate=False)", "x if x else y",
+@pytest.mark.parametrize("text", ["x.real", "x[0]", "'a'", "lambda: 1", "f(x)", "sqrt(x, evaluate=False)",
+                                  "x if x else y",
                                   "Symbol", "__import__", "a == b", "(x for x in y)"])
 def test_check_math_expression_refuses(text: str) -> None:
     with pytest.raises(UnsafeExpression):

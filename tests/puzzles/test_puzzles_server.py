@@ -20,17 +20,18 @@ def puzzles_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
 def test_catalogue_lists_every_served_dataset(puzzles_server: RunningServer) -> None:
     with puzzles_server.client() as http:
         envs = [env for env in http.get("/v1/envs").json()["envs"] if env["family"] == "puzzles"]
-        assert len(envs) == 98 and all(env["name"].startswith("rg_") for env in envs)
+        assert len(envs) == 97 and all(env["name"].startswith("rg_") for env in envs)
         sudoku = http.get("/v1/envs/rg_sudoku").json()
         assert sudoku["generates_tasks"] and "reasoning-gym" in sudoku["description"]
 
 
 def test_generated_tasks_score_through_groups(puzzles_server: RunningServer) -> None:
     with puzzles_server.client() as http:
-        answer = http.post("/v1/envs/rg_mini_sudoku/tasks", json={"n": 3, "seed": 11, "options": {"difficulty": "hard"}})
+        request = {"n": 3, "seed": 11, "options": {"difficulty": "hard"}}
+        answer = http.post("/v1/envs/rg_mini_sudoku/tasks", json=request)
         assert answer.status_code == 200, answer.text
         tasks = answer.json()["tasks"]
-        again = http.post("/v1/envs/rg_mini_sudoku/tasks", json={"n": 3, "seed": 11, "options": {"difficulty": "hard"}})
+        again = http.post("/v1/envs/rg_mini_sudoku/tasks", json=request)
         assert again.json()["tasks"] == tasks
         groups = []
         for index, generated in enumerate(tasks):
@@ -52,7 +53,8 @@ def test_unserved_difficulty_and_foreign_task_are_refused(puzzles_server: Runnin
         refused = http.post("/v1/envs/rg_jugs/tasks", json={"n": 1, "seed": 0, "options": {"difficulty": "hard"}})
         assert refused.status_code == 422
         task = http.get("/v1/envs/rg_chain_sum").json()["example"]["task"]
-        result = http.post("/score/rg_basic_arithmetic", json={"items": [{"task": task, "completion": "<answer>1</answer>"}]})
+        item = {"task": task, "completion": "<answer>1</answer>"}
+        result = http.post("/score/rg_basic_arithmetic", json={"items": [item]})
         assert result.json()["results"][0]["status"] == "invalid_task"
 
 
@@ -60,6 +62,7 @@ def test_a_raising_scorer_is_error_with_null_reward(puzzles_server: RunningServe
     with puzzles_server.client() as http:
         task = http.get("/v1/envs/rg_countdown").json()["example"]["task"]
         task["metadata"] = {}  # the scorer reads metadata["numbers"]: KeyError in the scoring process
-        result = http.post("/score/rg_countdown", json={"items": [{"task": task, "completion": "<answer>1+2</answer>"}]})
+        item = {"task": task, "completion": "<answer>1+2</answer>"}
+        result = http.post("/score/rg_countdown", json={"items": [item]})
         (item,) = result.json()["results"]
         assert item["status"] == "error" and item["reward"] is None and "KeyError" in item["details"]["message"]

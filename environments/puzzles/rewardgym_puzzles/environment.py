@@ -29,6 +29,9 @@ Difficulty = Literal["easy", "medium", "hard"]
 
 ANSWER_INSTRUCTION = "\n\nGive your final answer inside <answer></answer> tags."
 MAX_DETAIL_CHARS = 200
+MAX_ANSWER_CHARS = 100_000
+"""Answers longer than this and than twice the gold score 0 without reaching reasoning-gym's scorer, which was not
+written for megabytes (the longest golds, tower_of_hanoi's move lists at hard, pass 100,000 characters)."""
 SEED_BITS = 31
 """reasoning-gym seeds item i with `seed + i`; some datasets also seed numpy, which takes seeds below 2**32."""
 
@@ -85,6 +88,10 @@ class PuzzleEnv(Environment[PuzzleTask]):
             return Score.no_answer("Expected an answer in <answer></answer> tags or \\boxed{}, found none",
                                    extracted=None)
         details: dict[str, Any] = {"extracted": answer.text[:MAX_DETAIL_CHARS], "form": answer.form}
+        limit = max(MAX_ANSWER_CHARS, 2 * len(task.answer or ""))
+        if len(answer.text) > limit:
+            details["message"] = f"Expected an answer of at most {limit} characters, got {len(answer.text)}"
+            return Score(reward=0.0, components={"correct": 0.0}, details=details)
         entry = {"answer": task.answer, "metadata": task.metadata}
         try:
             reward = fixes.score(self.dataset, self._built_dataset(task.difficulty), answer.text, entry)
@@ -110,7 +117,8 @@ class PuzzleEnv(Environment[PuzzleTask]):
         if reference is None:
             reference = fixes.REFERENCE_ANSWERS[self.dataset](entry)
         if not isinstance(reference, str):
-            raise TypeError(f"Expected a str answer from reasoning-gym's {self.dataset}, got {type(reference).__name__}")
+            raise TypeError(f"Expected a str answer from reasoning-gym's {self.dataset}, "
+                            f"got {type(reference).__name__}")
         task = PuzzleTask(dataset=self.dataset, difficulty=difficulty, answer=entry["answer"],
                           metadata=entry["metadata"])
         return Generated(prompt=item["question"] + ANSWER_INSTRUCTION, task=task,

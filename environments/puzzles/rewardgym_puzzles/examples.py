@@ -1,6 +1,6 @@
 """The catalogue's worked examples, generated once and stored in examples.json next to this module.
 
-A worker computes every environment's catalogue entry when it starts, and generating the 98 examples builds 98
+A worker computes every environment's catalogue entry when it starts, and generating the 97 examples builds 97
 reasoning-gym datasets (some load word lists, fonts or ARC task files): seconds of start-up in a process that never
 scores. The stored examples are exactly what `generate` gives for `random.Random(0)` at the easiest served
 difficulty; tests/puzzles check that, so the file cannot go stale silently. Regenerate it with
