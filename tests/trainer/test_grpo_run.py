@@ -61,10 +61,11 @@ def test_a_short_run_logs_masks_null_rewards_and_resumes(toy_server, tmp_path):
     assert any(not torch.equal(weights[k], state["model"][k]) for k in weights)  # steps 3-4 trained on
 
 
-def test_dapo_with_kl_and_without_overlap(toy_server, tmp_path):
+def test_dapo_with_kl_without_overlap_and_a_time_budget(toy_server, tmp_path):
     out = tmp_path / "dapo"
-    train(small_args(toy_server.url, out, steps=1, variant="dapo", kl_coef=0.1, overlap_scoring=False))
-    (record,) = read_metrics(out)
+    train(small_args(toy_server.url, out, steps=50, variant="dapo", kl_coef=0.1, overlap_scoring=False,
+                     max_seconds=0.0))
+    (record,) = read_metrics(out)  # the budget ends the run after its first step
     assert record["kl/mean"] >= 0.0 and json.loads((out / "args.json").read_text())["clip_high"] == 0.28
 
 
@@ -74,5 +75,7 @@ def test_warm_start_lowers_the_loss_and_flags_parse():
     losses = warm_start(policy, examples, steps=40, batch_size=4, learning_rate=3e-3,
                         device=torch.device("cpu"), seed=0)
     assert losses[-1] < losses[0] / 2
-    args = parse_args(["--variant", "dr_grpo", "--no-overlap-scoring", "--clip-high", "0.3", "--steps", "7"])
-    assert (args.variant.value, args.overlap_scoring, args.clip_high, args.steps) == ("dr_grpo", False, 0.3, 7)
+    args = parse_args(["--variant", "dr_grpo", "--no-overlap-scoring", "--clip-high", "0.3", "--steps", "7",
+                       "--max-seconds", "60"])
+    assert (args.variant.value, args.overlap_scoring, args.clip_high, args.steps, args.max_seconds) == (
+        "dr_grpo", False, 0.3, 7, 60.0)

@@ -81,6 +81,8 @@ class Args:
     out: str = "runs/grpo"
     """Folder of metrics.jsonl, reward.png, warmstart.json and checkpoint.pt."""
     checkpoint_every: int = 50
+    max_seconds: float | None = None
+    """Stop after the step that passes this many seconds of RL (checkpointed; `--resume` continues)."""
     resume: bool = False
     """Continue from `out`/checkpoint.pt when it exists."""
     seed: int = 0
@@ -251,14 +253,14 @@ def train(args: Args) -> Path:
 def _loop(args: Args, policy: Policy, reference: Policy | None, optimizer: torch.optim.Optimizer,
           client: RewardClient, scorer: ThreadPoolExecutor, batches: PromptBatches, runtime: Runtime, log: RunLog,
           start: int, out: Path) -> None:
+    began = time.perf_counter()
     pending = launch(args, policy, client, scorer, next(batches), runtime)
     for step in range(start + 1, args.steps + 1):
         step_started = time.perf_counter()
         batch = pending
-        waited = time.perf_counter()
         results = batch.rewards.result()
-        waited = time.perf_counter() - waited
-        last = step == args.steps
+        waited = time.perf_counter() - step_started
+        last = step == args.steps or (args.max_seconds is not None and step_started - began > args.max_seconds)
         if args.overlap_scoring and not last:  # the server scores the next batch while this one trains
             pending = launch(args, policy, client, scorer, next(batches), runtime)
         rewards = [[r.reward for r in group] for group in results]
@@ -276,6 +278,8 @@ def _loop(args: Args, policy: Policy, reference: Policy | None, optimizer: torch
             # the pending batch is dropped on resume and sampled again: count only batches already trained on
             drawn = batches.drawn - (0 if last else 1)
             checkpoint.save(out, policy, optimizer, step, {"batches_drawn": drawn})
+        if last:
+            break
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
@@ -289,9 +293,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         elif isinstance(default, Variant):
             parser.add_argument(flag, choices=[v.value for v in Variant], default=default.value)
         else:
-            kind = {int: int, float: float}.get(type(default), str)
-            if item.name == "clip_high":
-                kind = float
+            annotation = str(item.type)  # e.g. "float | None" (annotations are strings here)
+            kind = float if annotation.startswith("float") else int if annotation.startswith("int") else str
             parser.add_argument(flag, type=kind, default=default)
     return Args(**vars(parser.parse_args(argv)))
 
