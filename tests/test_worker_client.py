@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import select
+import socket
+import threading
 
 import pytest
 
@@ -82,3 +85,33 @@ def test_urls_of_remote_workers_are_checked():
     assert WorkerClient.for_url("http://node7:8100").port == 8100
     with pytest.raises(ValueError, match="Expected a worker URL"):
         WorkerClient.for_url("node7:8100")
+
+
+async def test_a_reused_connection_reset_before_any_answer_is_retried_on_a_new_one(tmp_path):
+    """Issue 7, finding 5: the request after a worker hung up must not fail because it drew that connection."""
+    path = str(tmp_path / "w.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen()
+
+    def serve() -> None:
+        first, _ = listener.accept()
+        first.recv(65536)
+        first.sendall(ok(b"1"))
+        select.select([first], [], [], 5)  # the next request arrives...
+        first.close()  # ...and is left unread: the kernel resets the connection
+        second, _ = listener.accept()
+        received = b""
+        while not received.endswith(b"{}" * 100):
+            received += second.recv(65536)
+        second.sendall(ok(b"2"))
+        second.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    client = WorkerClient(uds=path)
+    assert (await client.get("/a", timeout=5)).content == b"1"
+    assert (await client.post("/score/e", b"{}" * 100, timeout=5)).content == b"2"
+    await client.aclose()
+    thread.join(5)
+    listener.close()

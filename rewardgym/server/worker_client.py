@@ -101,7 +101,10 @@ class WorkerClient:
         try:
             connection.writer.write(message)
             await connection.writer.drain()
-            status_line = await connection.reader.readline()
+            try:
+                status_line = await connection.reader.readline()
+            except (ConnectionResetError, BrokenPipeError):
+                status_line = b""  # hung up without answering a byte (e.g. closed with our request unread)
             if not status_line:
                 connection.close()
                 raise _StaleConnection()
