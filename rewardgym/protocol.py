@@ -295,6 +295,15 @@ def response_body(request: ScoreRequest, results: list[dict[str, Any]]) -> dict[
     return results[0]
 
 
+def body_results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The results in a response body of any shape, in order: the inverse of `response_body`."""
+    if "groups" in body:
+        return [result for group in body["groups"] for result in group.get("results", [])]
+    if "results" in body:
+        return list(body["results"])
+    return [body]
+
+
 def result_body(*, item_id: str | None, env: str, env_version: str, status: Status, reward: float | None,
                 components: dict[str, float], details: dict[str, Any], elapsed_ms: float) -> dict[str, Any]:
     """A `ScoreResult` as the JSON object on the wire. The one place results are built: the hot path skips model

@@ -8,6 +8,9 @@ scripts/setup.sh || exit 1
 if [ "${CI:-}" = "true" ]; then
   scripts/docker-up.sh || exit 1
   scripts/slurm-up.sh >/dev/null || exit 1  # a one-node Slurm cluster, and bubblewrap, for tests/hpc
+  if ! command -v chromium >/dev/null 2>&1; then  # Debian's headless browser, for tests/test_dashboard.py
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || exit 1
+  fi
 fi
 
 .venv/bin/python -m pytest "$@"

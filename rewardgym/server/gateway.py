@@ -16,7 +16,7 @@ from typing import Any, AsyncIterator, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter
 
 from rewardgym.http import HTTPProblem, install_error_handlers, json_response, parse_json, read_body
@@ -39,7 +39,9 @@ from rewardgym.protocol import (
 )
 from rewardgym.server.admin import install_admin_routes
 from rewardgym.server.openrlhf import OpenRLHFRoute
+from rewardgym.server.dashboard import PAGE as DASHBOARD_PAGE
 from rewardgym.server.router import Router
+from rewardgym.server.stats import STATS_RESPONSES, GatewayStats
 from rewardgym.server.sessions import SessionRoutes
 from rewardgym.server.settings import GatewaySettings
 from rewardgym.server.runtimes.base import ImageRuntime, Runtime, WorkerHandle
@@ -58,6 +60,7 @@ class Gateway:
         self.settings = settings
         self.router = Router(self.runtimes)
         self.metrics = GatewayMetrics()
+        self.stats = GatewayStats()
         for runtime in self.runtimes:
             runtime.on_change = self.router.rebuild
 
@@ -129,7 +132,9 @@ class Gateway:
         try:
             return await self.forward(handle, env, body, score_request, items)
         finally:
-            self.metrics.request_seconds.labels(env).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.metrics.request_seconds.labels(env).observe(elapsed)
+            self.stats.record_latency(env, elapsed)
 
     def admit(self, env: str, items: int) -> None:
         """Refuse requests over the item cap (413) or past the environment's queue bound (429, Retry-After)."""
@@ -158,14 +163,22 @@ class Gateway:
                 log.warning("%s", message)
                 retry = None if isinstance(exc, WorkerTimedOut) or attempt == 2 else self.other_worker(env, handle)
                 if retry is None:
-                    self.metrics.count_statuses(env, {Status.ERROR: items})
-                    return json_response(failure_body(score_request, info, Status.ERROR, message))
+                    failed = failure_body(score_request, info, Status.ERROR, message)
+                    self.count(env, {Status.ERROR: items}, failed)
+                    return json_response(failed)
                 handle = retry
         if answer.status_code != 200:
             return Response(answer.content, status_code=answer.status_code, media_type="application/json",
                             headers={k: v for k, v in answer.headers.items() if k.lower() == "retry-after"})
-        self.metrics.count_statuses(env, decode_status_counts(answer.headers.get(STATUS_COUNTS_HEADER)))
+        self.count(env, decode_status_counts(answer.headers.get(STATUS_COUNTS_HEADER)), answer.content)
         return Response(answer.content, media_type="application/json")
+
+    def count(self, env: str, counts: dict[Status, int], body: dict[str, Any] | bytes) -> None:
+        """Metrics and live stats of one answered request; the body is read only when some items failed."""
+        self.metrics.count_statuses(env, counts)
+        self.stats.record(env, counts)
+        if counts.get(Status.ERROR) or counts.get(Status.TIMEOUT):
+            self.stats.record_failures(env, body)
 
     async def send(self, handle: WorkerHandle, env: str, body: bytes, deadline_s: float,
                    items: int) -> WorkerResponse:
@@ -198,6 +211,9 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
         ("GET", "/healthz", gateway.healthz, {"tags": ["ops"]}),
         ("GET", "/readyz", gateway.readyz, {"tags": ["ops"]}),
         ("GET", "/metrics", gateway.metrics_text, {"tags": ["ops"]}),
+        ("GET", "/v1/stats", gateway.live_stats, {"tags": ["ops"], "responses": STATS_RESPONSES}),
+        ("GET", "/dashboard", gateway.dashboard, {"tags": ["ops"], "response_class": HTMLResponse}),
+        ("GET", "/", gateway.home, {"include_in_schema": False, "response_class": HTMLResponse}),
         ("GET", "/v1/envs", gateway.list_envs, {"tags": ["catalogue"]}),
         ("GET", "/v1/envs/{env}", gateway.get_env, {"tags": ["catalogue"]}),
         ("POST", "/v1/envs/{env}/tasks", gateway.tasks,
