@@ -212,6 +212,15 @@ class EnvInfo(BaseModel):
     timeout_s: float
     max_timeout_s: float
     status: Literal["ready", "starting", "unavailable"] = "ready"
+    isolation: str | None = None
+    """Environments that run model-written code: the sandbox isolation in force where they are hosted
+    (containers, bwrap, refused with how to enable it, or UNSAFE); None for the others."""
+
+
+SANDBOX_ISOLATION_ENV = "REWARDGYM_SANDBOX_ISOLATION"
+"""Set in a worker by a family that provisions sandboxes (rewardgym_sandboxes.bwrap.ISOLATION_ENV): its line."""
+UNSAFE_SANDBOX_ENV = "REWARDGYM_UNSAFE_SANDBOX"
+"""``1`` when the operator passed ``--unsafe-sandbox`` (rewardgym_sandboxes.bwrap.UNSAFE_ENV); workers inherit it."""
 
 
 class Catalogue(BaseModel):

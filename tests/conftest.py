@@ -100,8 +100,43 @@ def docker_available() -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=1)
+def bwrap_unavailable() -> str | None:
+    """Why bubblewrap cannot isolate sandboxes here, or None when it can."""
+    from rewardgym_sandboxes.bwrap import probe
+
+    result = probe()
+    return None if result.ok else result.reason
+
+
+@functools.lru_cache(maxsize=1)
+def slurm_unavailable() -> str | None:
+    """Why no Slurm cluster answers here, or None when `sinfo` lists a responding node."""
+    try:
+        done = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"sinfo failed: {exc}"
+    states = done.stdout.split()
+    if done.returncode != 0 or not any(s.rstrip("*") in ("idle", "mix", "alloc") for s in states):
+        return f"no responding Slurm node (sinfo: {done.stdout.strip() or done.stderr.strip()})"
+    return None
+
+
+def _require(item: pytest.Item, marker: str, reason: str | None, how: str) -> None:
+    if item.get_closest_marker(marker) is None or reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{marker} is required under CI=true ({how}) but: {reason}")
+    pytest.skip(f"{reason} ({how})")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Tests marked `docker` skip without a Docker engine, except under CI=true, where that is a failure."""
+    """Tests marked `docker` skip without a Docker engine, except under CI=true, where that is a failure.
+    Same for `bwrap` (bubblewrap able to create namespaces) and `slurm` (a responding Slurm cluster)."""
+    if item.get_closest_marker("bwrap") is not None:
+        _require(item, "bwrap", bwrap_unavailable(), "scripts/setup.sh installs bubblewrap")
+    if item.get_closest_marker("slurm") is not None:
+        _require(item, "slurm", slurm_unavailable(), "scripts/slurm-up.sh starts a one-node cluster")
     if item.get_closest_marker("docker") is None:
         return
     if not docker_available():

@@ -87,7 +87,9 @@ class Gateway:
         workers = {h.name: h.state for h in self.router.handles()}
         missing = self.router.missing() + await _failing_health_checks(self.router.handles())
         ready = bool(workers) and not missing
-        return json_response({"ready": ready, "workers": workers, "missing": missing}, 200 if ready else 503)
+        isolation = {name: info.isolation for name, info in sorted(self.router.catalogue.items()) if info.isolation}
+        return json_response({"ready": ready, "workers": workers, "missing": missing, "isolation": isolation},
+                             200 if ready else 503)
 
     async def metrics_text(self) -> Response:
         self.metrics.observe_workers(self.router.handles())

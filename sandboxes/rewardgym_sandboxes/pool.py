@@ -34,6 +34,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import bwrap as bwrap_mode
 from .supervisor.protocol import MAX_DEADLINE_S, ProtocolError, recv_frame, send_frame
 
 __all__ = ["SandboxPool", "default_pool", "isolation_summary", "tests_key"]
@@ -303,12 +304,15 @@ _LOCAL_SLOT_RANGE = range(2000, 3000)  # sandbox uid 61000 + slot
 
 class LocalSupervisors:
     """One supervisor per core as local processes (no Docker): rlimits, a separate uid per slot when root,
-    a network namespace when ``unshare`` allows. Restarts supervisors that exit (recycled or dead); they exit
-    by themselves when this process does (``--watch-pid``)."""
+    a network namespace when ``unshare`` allows; with ``bwrap=True`` each inside bubblewrap (``bwrap.py``: no
+    host file but the toolchains, own pid namespace). Restarts supervisors that exit (recycled or dead); they
+    exit by themselves when this process does (``--watch-pid``, or bwrap's ``--die-with-parent``: every start
+    happens on the watch thread, which lives as long as the pool)."""
 
-    def __init__(self, slots: int | None = None, *, max_jobs: int = 500):
+    def __init__(self, slots: int | None = None, *, max_jobs: int = 500, bwrap: bool = False):
         self.count = slots or os.cpu_count() or 1
         self.max_jobs = max_jobs
+        self.bwrap = bwrap
         self.owner_pid = os.getpid()
         self.private = tempfile.mkdtemp(prefix="rewardgym-sandbox-")
         os.chmod(self.private, 0o700)
@@ -316,15 +320,15 @@ class LocalSupervisors:
         os.mkdir(self.socket_dir, 0o700)
         self.command = install_private_supervisor(self.private)
         self.root = os.geteuid() == 0
+        if bwrap:
+            self.command = bwrap_mode.supervisor_command(self.private, self.socket_dir, root=self.root)
         self._uid_locks: list[int] = []
         self.slot_numbers = self._claim_slots() if self.root else list(range(self.count))
         self.processes: list[subprocess.Popen | None] = [None] * self.count
         self._stop = threading.Event()
-        for i in range(self.count):
-            self._start(i)
-        self._wait_ready(30)
         self._thread = threading.Thread(target=self._watch, name="sandbox-local-watch", daemon=True)
         self._thread.start()
+        self._wait_ready(30)
 
     def _claim_slots(self) -> list[int]:
         """Slot numbers (hence uids) no other local pool on this host uses: each held by a flock for our life."""
@@ -345,9 +349,12 @@ class LocalSupervisors:
 
     def _start(self, i: int) -> None:
         slot = self.slot_numbers[i]
+        tmp = bwrap_mode.SANDBOX_TMP if self.bwrap else tempfile.gettempdir()
         cmd = [*self.command, "--socket", os.path.join(self.socket_dir, f"slot-{i}.sock"),
-               "--slot", str(slot), "--work-root", os.path.join(tempfile.gettempdir(), f"rewardgym-sandbox-{slot}"),
-               "--max-jobs", str(self.max_jobs), "--watch-pid", str(self.owner_pid), "--log-level", "WARNING"]
+               "--slot", str(slot), "--work-root", os.path.join(tmp, f"rewardgym-sandbox-{slot}"),
+               "--max-jobs", str(self.max_jobs), "--log-level", "WARNING"]
+        if not self.bwrap:  # under bwrap the owner's pid is not in the supervisor's pid namespace
+            cmd += ["--watch-pid", str(self.owner_pid)]
         self.processes[i] = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, cwd=self.private,
                                              env={"PATH": os.environ.get("PATH", "")})
 
@@ -357,15 +364,18 @@ class LocalSupervisors:
             time.sleep(0.02)
 
     def _watch(self) -> None:
-        while not self._stop.wait(0.2):
+        while True:
             for i, proc in enumerate(self.processes):
-                if proc is not None and proc.poll() is not None and not self._stop.is_set():
+                if (proc is None or proc.poll() is not None) and not self._stop.is_set():
                     self._start(i)
+            if self._stop.wait(0.2):
+                return
 
     def stop(self) -> None:
         if os.getpid() != self.owner_pid:  # a forked child shares the slots, it does not own them
             return
         self._stop.set()
+        self._thread.join(10)
         for proc in self.processes:
             if proc is not None and proc.poll() is None:
                 proc.terminate()
@@ -380,23 +390,63 @@ class LocalSupervisors:
         shutil.rmtree(self.private, ignore_errors=True)
 
 
+class RefusedPool(SandboxPool):
+    """No isolation available and no ``--unsafe-sandbox``: every job is ``IE`` with the reason and how to
+    enable isolation (the code environments answer status error, reward null). Nothing runs."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.socket_dir = ""
+        self.wait_for_slot_s = 0.0
+
+    def run(self, job: dict, timeout_s: float) -> dict:
+        return _ie(self.message, attempts=0)
+
+    def slots(self) -> list[str]:
+        return []
+
+
 _default: SandboxPool | None = None
 _local: LocalSupervisors | None = None
 _default_lock = threading.Lock()
 
 
+def local_mode() -> tuple[str, str]:
+    """How the local fallback runs programs: ``("bwrap", "")``, ``("unsafe", "")`` (bwrap unusable and the
+    operator passed ``--unsafe-sandbox``) or ``("refused", message)``. A worker decides once
+    (``provision_sandboxes``) and its scoring processes inherit the decision through the environment."""
+    decided = os.environ.get(bwrap_mode.MODE_ENV)
+    if decided in ("bwrap", "unsafe"):
+        return decided, ""
+    if decided == "refused":
+        return "refused", os.environ.get(bwrap_mode.REFUSAL_ENV) or bwrap_mode.refusal_message("refused")
+    probe = bwrap_mode.probe()
+    if probe.ok:
+        return "bwrap", ""
+    if bwrap_mode.unsafe_allowed():
+        log.warning("sandbox: UNSAFE: %s; --unsafe-sandbox given: model-written code runs WITHOUT isolation "
+                    "from the host's files", probe.reason)
+        return "unsafe", ""
+    return "refused", bwrap_mode.refusal_message(probe.reason)
+
+
 def default_pool() -> SandboxPool:
     """The process-wide pool: ``$REWARDGYM_SANDBOX_DIR`` when set (warm containers of ``rewardgym_sandboxes.manager``
-    or compose), else local supervisors, one per core, started on first use and stopped at exit. A process
-    forked after the first call shares the same slots."""
+    or compose), else local supervisors, one per core, under bwrap (``local_mode``), started on first use and
+    stopped at exit; a ``RefusedPool`` when there is no isolation and no ``--unsafe-sandbox``. A process forked
+    after the first call shares the same slots."""
     global _default, _local
     with _default_lock:
         if _default is None:
             sandbox_dir = os.environ.get(SANDBOX_DIR_ENV)
+            mode, message = ("containers", "") if sandbox_dir else local_mode()
             if sandbox_dir:
                 _default = SandboxPool(sandbox_dir)
+            elif mode == "refused":
+                log.error("%s", message)
+                _default = RefusedPool(message)
             else:
-                _local = LocalSupervisors()
+                _local = LocalSupervisors(bwrap=mode == "bwrap")
                 atexit.register(_local.stop)
                 _default = SandboxPool(_local.socket_dir)
         return _default
@@ -422,6 +472,14 @@ def isolation_summary() -> str:
         nets = ",".join(iso.get("interfaces") or []) or "?"
         return (f"sandbox: {len(infos)} warm container slot(s) in {sandbox_dir}: uid {iso.get('uid')}, "
                 f"interfaces {nets}, no_new_privs {iso.get('no_new_privs')}")
+    mode, message = local_mode() if _local is None else ("bwrap" if _local.bwrap else "unsafe", "")
+    if mode == "refused":
+        return message
+    if mode == "bwrap":
+        return ("sandbox: bwrap (no Docker), one supervisor per core, each in its own mount namespace (only the "
+                "toolchains, read-only; private /tmp), pid, network and IPC namespace; "
+                + ("separate uid per slot, cgroup, rlimits" if os.geteuid() == 0
+                   else f"programs run as uid {os.geteuid()} in a user namespace, rlimits"))
     if _local is not None:
         root = _local.root
         infos = SandboxPool(_local.socket_dir).info()
@@ -430,9 +488,10 @@ def isolation_summary() -> str:
     else:
         root = os.geteuid() == 0
     netns = _netns_allowed() if netns is None else netns
+    unsafe = "UNSAFE (--unsafe-sandbox, no bwrap): programs can read the host's files; "
     if root:
-        return ("sandbox: local processes (no Docker), one per core: separate uid per slot, "
+        return (unsafe + "sandbox: local processes (no Docker), one per core: separate uid per slot, "
                 + ("own network namespace" if netns else "NO network namespace (unshare refused)")
                 + ", cgroup when writable, rlimits")
-    return ("sandbox: local processes (no Docker) WITHOUT uid isolation (not root): untrusted code runs as "
+    return (unsafe + "sandbox: local processes (no Docker) WITHOUT uid isolation (not root): untrusted code runs as "
             f"uid {os.geteuid()} with rlimits only" + (", own network namespace" if netns else ", host network"))

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from rewardgym_sandboxes.bwrap import supervisor_command  # noqa: E402
 from rewardgym_sandboxes.pool import install_private_supervisor  # noqa: E402
 from rewardgym_sandboxes.client import SandboxUnavailable, run_job, supervisor_info  # noqa: E402
 from rewardgym_sandboxes.supervisor.cleanup import SHARED_WRITABLE_DIRS, processes_of  # noqa: E402
@@ -35,13 +36,32 @@ class RunningSupervisor:
     source_dir: Path
     secret: str
     isolation: dict
+    pid: int = 0
+    """The supervisor's own pid on the host (under bwrap: not the bwrap process)."""
+
+    def __post_init__(self) -> None:
+        self.pid = self.pid or self.process.pid
+
+    def host_pid(self, pid: int) -> int:
+        """A pid the supervisor reports (its own pid namespace under bwrap) as the host sees it."""
+        if self.pid == self.process.pid:
+            return pid
+        for child in _descendants(self.process.pid):
+            try:
+                with open(f"/proc/{child}/status") as f:
+                    nspid = next(line.split()[1:] for line in f if line.startswith("NSpid:"))
+            except (OSError, StopIteration):
+                continue
+            if nspid and int(nspid[-1]) == pid:
+                return child
+        raise LookupError(f"Expected a process with pid {pid} in the supervisor's namespace, found none")
 
     def run(self, job: dict, timeout: float = 60) -> dict:
         return run_job(self.socket, job, timeout)
 
     def view(self, path: str | Path) -> str:
         """``path`` as the supervisor and its programs see it (its own mount namespace: a private /tmp)."""
-        return f"/proc/{self.process.pid}/root{path}"
+        return f"/proc/{self.pid}/root{path}"
 
     def leftovers(self) -> dict:
         """Processes and files of the sandbox uid that survived a job (all should be empty)."""
@@ -54,6 +74,31 @@ class RunningSupervisor:
             "shared_files": files,
             "work_dirs": sorted(os.listdir(self.view(self.work_root))),
         }
+
+
+def _descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        return out
+    for child in children:
+        out += [child, *_descendants(child)]
+    return out
+
+
+def _supervisor_pid(process: subprocess.Popen) -> int:
+    """The supervisor's host pid under ``process`` (bwrap forks it inside its namespaces)."""
+    for pid in _descendants(process.pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            if not argv[0].endswith(b"bwrap") and b"rewardgym_sandboxes.supervisor" in argv:
+                return pid
+        except OSError:
+            continue
+    return process.pid
 
 
 def _owner(entry: os.DirEntry) -> int | None:
@@ -100,15 +145,21 @@ def supervisor_scratch(tmp_path_factory) -> RunningSupervisor:
     yield from _running_supervisor(tmp_path_factory)
 
 
-def _running_supervisor(tmp_path_factory, *extra_args: str):
+def _running_supervisor(tmp_path_factory, *extra_args: str, bwrap: bool = False):
+    """``bwrap=True``: the supervisor inside bubblewrap, as the local fallback runs it without Docker."""
     private = tmp_path_factory.mktemp("sandbox-supervisor")
     os.chmod(private, 0o700)
     command = install_private_supervisor(str(private))  # a private copy, as in a container image
+    socket_dir = private
+    if bwrap:
+        socket_dir = private / "sockets"
+        socket_dir.mkdir(mode=0o700)
+        command = supervisor_command(str(private), str(socket_dir), root=IS_ROOT)
     source_dir = private / "rewardgym_sandboxes" / "supervisor"
     uid = _free_uid() if IS_ROOT else None
     slot = (uid or 62000) - 62000 + 100
     work_root = Path(f"/tmp/rewardgym-sandbox-test-{slot}")
-    socket_path = str(private / "supervisor.sock")
+    socket_path = str(socket_dir / "supervisor.sock")
     secret = f"s3cret-{random.randrange(10**12)}"
     cmd = [*command, "--socket", socket_path, "--slot", str(slot),
            "--work-root", str(work_root)]
@@ -127,7 +178,9 @@ def _running_supervisor(tmp_path_factory, *extra_args: str):
                 process.kill()
                 raise
             time.sleep(0.05)
-    yield RunningSupervisor(socket_path, process, uid, work_root, source_dir, secret, info["isolation"])
+    supervisor = RunningSupervisor(socket_path, process, uid, work_root, source_dir, secret, info["isolation"],
+                                   _supervisor_pid(process) if bwrap else 0)
+    yield supervisor
     process.terminate()
     process.wait(10)
     shutil.rmtree(work_root, ignore_errors=True)

@@ -178,5 +178,6 @@ def test_local_fallback_recycles_after_max_jobs_and_stops():
 
 def test_isolation_summary_is_one_line(monkeypatch):
     monkeypatch.delenv("REWARDGYM_SANDBOX_DIR", raising=False)
+    monkeypatch.delenv("REWARDGYM_SANDBOX_MODE", raising=False)
     line = isolation_summary()
-    assert "\n" not in line and line.startswith("sandbox: local processes")
+    assert "\n" not in line and line.startswith(("sandbox: bwrap", "sandbox refused"))

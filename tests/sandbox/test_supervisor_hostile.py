@@ -121,10 +121,10 @@ def assert_launcher_healthy(supervisor) -> dict | None:
     if launcher is None:
         return None
     assert launcher["failures"] == 0 and launcher["forks"] > 0, launcher
-    with open(f"/proc/{launcher['pid']}/status") as f:
+    with open(f"/proc/{supervisor.host_pid(launcher['pid'])}/status") as f:
         status = f.read()
     assert os.geteuid() != 0 or "\nUid:\t0\t0\t0\t0\n" in status, status
-    assert f"\nPPid:\t{supervisor.process.pid}\n" in status, status
+    assert f"\nPPid:\t{supervisor.pid}\n" in status, status
     return launcher
 
 
