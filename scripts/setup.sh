@@ -16,3 +16,15 @@ for pyproject in environments/*/pyproject.toml; do
 done
 .venv/bin/python -m pip install -q -c constraints.txt -e sandboxes -e ".[server,test]" "${families[@]}" \
   -e "client[trl,gym]" -e "trainer[hf]"
+# Without Docker, model-written code runs in sandboxes under bubblewrap (docs/hpc.md); code environments refuse to
+# run without it (unless `--unsafe-sandbox`). Installed here when we are root; otherwise say how.
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }
+  else
+    echo "setup: bubblewrap (bwrap) is missing: without Docker, code environments will refuse to run programs." >&2
+    echo "setup: ask an administrator for it (Debian/Ubuntu: apt-get install bubblewrap; RHEL: dnf install" >&2
+    echo "setup: bubblewrap), with unprivileged user namespaces allowed (sysctl user.max_user_namespaces > 0)." >&2
+  fi
+fi
