@@ -97,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks.add_argument("--url", help="a running server (default: generate locally)")
     tasks.add_argument("--family", help="generate locally with this family (default: the installed family hosting ENV)")
 
+    slurm = commands.add_parser("slurm", help="run the gateway and workers of a Slurm job (deploy/slurm/)")
+    slurm.add_argument("action", choices=["launch"], help="launch: inside the job (the sbatch script calls it)")
+    slurm.add_argument("--config", required=True, help="the TOML of families, replicas, processes, CPUs per node "
+                                                       "(deploy/slurm/rewardgym-slurm.toml)")
+    slurm.add_argument("--job-dir", required=True, help="where tokens, logs, workers.txt and gateway.json go "
+                                                        "(on the shared file system: the trainer reads gateway.json)")
+
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -244,7 +251,7 @@ def run_envs(args: argparse.Namespace) -> int:
 def run_score(args: argparse.Namespace) -> int:
     if args.task == "-" and args.completion == "-":
         raise CLIError("expected at most one of --task and --completion to be read from stdin (-)")
-    if not args.url and not args.task.startswith("@") and args.task != "-":
+    if not args.task.startswith("@") and args.task != "-":
         _restart_without_task_in_argv(args)  # before any scoring process (or sandboxed program) exists
     task_text = _read_task(args.task)
     completion = sys.stdin.read() if args.completion == "-" else args.completion
@@ -289,6 +296,8 @@ def _read_task(source: str) -> str:
             return file.read()
     except OSError as exc:
         raise CLIError(f"cannot read the task from {source[1:]}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"expected the task in {source[1:]} to be UTF-8: {exc}") from exc
     finally:
         if source.startswith("@/dev/fd/"):
             os.close(int(source.removeprefix("@/dev/fd/")))  # the copy `_restart_without_task_in_argv` left
@@ -298,8 +307,9 @@ def _restart_without_task_in_argv(args: argparse.Namespace) -> None:
     """Execute this command again with the task in an unnamed file instead of on the command line.
 
     A process's command line is readable by every process on the host (/proc/PID/cmdline); a task holds expected
-    answers, and a program scored locally without containers would read them there (issue 7, finding 9). `exec`
-    replaces the command line; the task follows as an inherited descriptor of a file that has no name."""
+    answers, and a program scored on this host without containers (locally, or by a server here) would read them
+    there (issue 7, finding 9). `exec` replaces the command line; the task follows as an inherited descriptor of a
+    file that has no name."""
     import tempfile
 
     carrier = tempfile.TemporaryFile()
@@ -312,6 +322,7 @@ def _restart_without_task_in_argv(args: argparse.Namespace) -> None:
             "--completion", args.completion]
     argv += ["--timeout", str(args.timeout)] if args.timeout is not None else []
     argv += ["--family", args.family] if args.family else []
+    argv += ["--url", args.url] if args.url else []  # a server on this host may run programs as local processes
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)
@@ -360,7 +371,18 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"serve": run_serve, "worker": run_worker, "envs": run_envs, "score": run_score, "tasks": run_tasks}
+def run_slurm(args: argparse.Namespace) -> int:
+    from rewardgym.server.slurm import SlurmConfigError, launch
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s slurm-launcher %(levelname)s %(message)s")
+    try:
+        return launch(args.config, args.job_dir)
+    except SlurmConfigError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+COMMANDS = {"serve": run_serve, "worker": run_worker, "envs": run_envs, "score": run_score, "tasks": run_tasks,
+            "slurm": run_slurm}
 
 if __name__ == "__main__":
     sys.exit(main())

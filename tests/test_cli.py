@@ -106,3 +106,12 @@ def test_local_scoring_of_code_uses_the_sandbox_containers_and_the_task_stays_un
     assert (json.loads(peeked.stdout)["status"], json.loads(peeked.stdout)["reward"]) == ("ok", 0.0), peeked.stdout
     honest = rewardgym("score", "python_stdio", "--task", task, "--completion", f"```python\nprint('{secret}')\n```")
     assert json.loads(honest.stdout)["reward"] == 1.0, honest.stdout + honest.stderr
+
+
+def test_a_task_sent_to_a_server_on_this_host_is_not_on_the_command_line_either(toy_server):
+    secret = f"expected-output-{uuid.uuid4().hex}"
+    task = json.dumps({"answer": secret})
+    peeked = rewardgym("score", "toy_echo", "--url", toy_server.url, "--task", task, "--completion", "!peek")
+    assert json.loads(peeked.stdout)["details"]["extracted"] == "not found", peeked.stdout + peeked.stderr
+    correct = rewardgym("score", "toy_echo", "--url", toy_server.url, "--task", task, "--completion", secret)
+    assert json.loads(correct.stdout)["reward"] == 1.0, correct.stderr
