@@ -121,3 +121,24 @@ def test_every_environment_maps_ie_to_error(fake_pool, env, task, completion):
     fake_pool({"verdict": "IE", "error": "supervisor: boom"})
     status, payload = executed(env, task, completion)
     assert status == Status.ERROR and "reward" not in payload and "boom" in payload["message"]
+
+
+def test_a_job_stopped_at_its_deadline_is_an_error_never_zero(fake_pool):
+    fake_pool({"verdict": "IE", "error": "stopped: deadline", "stopped": "deadline"})
+    status, payload = executed(PythonStdioEnv(), TASK, PROGRAM)
+    assert status == Status.ERROR and "reward" not in payload and "deadline" in payload["message"]
+
+
+def test_the_job_budget_never_passes_the_environments_longest_item_deadline(fake_pool):
+    """Issue 7, finding 4: what the pool may spend (and tells the supervisor as the job's deadline) is bounded by
+    the environment's max_timeout_s, however many tests; the item's own deadline arrives as a hang-up."""
+    env = PythonStdioEnv()
+    many = {"tests": [{"input": f"{i}\n", "output": f"{2 * i}\n"} for i in range(200)], "time_limit_s": 10}
+    pool = fake_pool({"verdict": "OK", "compile": None, "tests": [run(f"{2 * i}\n") for i in range(200)]})
+    status, payload = executed(env, many, PROGRAM)
+    assert (status, payload["reward"]) == (Status.OK, 1.0)
+    (_, timeout_s), = pool.jobs
+    assert timeout_s == env.max_timeout_s  # 200 tests x 20 s of wall limit would be ~8,000 s
+    small = fake_pool(GOOD)
+    executed(env, TASK, PROGRAM)
+    assert small.jobs[0][1] < env.max_timeout_s  # a small job: its own limits bound it
