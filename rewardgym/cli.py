@@ -97,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks.add_argument("--url", help="a running server (default: generate locally)")
     tasks.add_argument("--family", help="generate locally with this family (default: the installed family hosting ENV)")
 
+    slurm = commands.add_parser("slurm", help="run the gateway and workers of a Slurm job (deploy/slurm/)")
+    slurm.add_argument("action", choices=["launch"], help="launch: inside the job (the sbatch script calls it)")
+    slurm.add_argument("--config", required=True, help="the TOML of families, replicas, processes, CPUs per node "
+                                                       "(deploy/slurm/rewardgym-slurm.toml)")
+    slurm.add_argument("--job-dir", required=True, help="where tokens, logs, workers.txt and gateway.json go "
+                                                        "(on the shared file system: the trainer reads gateway.json)")
+
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -364,7 +371,18 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"serve": run_serve, "worker": run_worker, "envs": run_envs, "score": run_score, "tasks": run_tasks}
+def run_slurm(args: argparse.Namespace) -> int:
+    from rewardgym.server.slurm import SlurmConfigError, launch
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s slurm-launcher %(levelname)s %(message)s")
+    try:
+        return launch(args.config, args.job_dir)
+    except SlurmConfigError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+COMMANDS = {"serve": run_serve, "worker": run_worker, "envs": run_envs, "score": run_score, "tasks": run_tasks,
+            "slurm": run_slurm}
 
 if __name__ == "__main__":
     sys.exit(main())
