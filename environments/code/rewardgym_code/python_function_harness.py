@@ -4,7 +4,7 @@
 The solution never runs in the process that runs the tests. That process (the judge) compiles the solution
 (never runs it), makes itself non-dumpable and forks the solution's process, which runs the solution with its
 stdout on /dev/null and then serves calls. In the judge, the entry point is a proxy: each call sends its
-arguments over a socket and gets back the solution's return value as `marshal` data, which can only hold plain
+arguments through a pipe and gets back the solution's return value as `marshal` data, which can only hold plain
 values (None, bool, int, float, complex, str, bytes, and tuples, lists, dicts, sets of them). So:
 
 - an object whose `__eq__` always answers True (or any object of the solution's own classes) never reaches a
@@ -19,41 +19,46 @@ The task's prompt (trusted: it comes with the task) runs in the judge too, so he
 `encode_cyclic`, `poly`, ...) are the prompt's, not the solution's. Standard library only.
 """
 
-import ast
+import _ast
+import _ctypes
 import builtins
-import ctypes
 import itertools
 import marshal
-import os
-import pickle
-import socket
-import struct
+import posix
 import sys
-import traceback
 
 SOLUTION = PROMPT = TEST = ENTRY_POINT = MARKER = ""  # replaced by the task's parts
 CALL_CHECK = False
 MAX_ITEMS = 100_000  # of an iterator returned by the solution
+# Only modules that cost next to nothing to import (the judge runs once per item: python3 -I -S has not even
+# loaded os); traceback and pickle are imported where they are needed, on the rare paths.
 
 
-def _send(sock, data):
-    sock.sendall(struct.pack(">I", len(data)) + data)
+def _send(fd, data):
+    view = memoryview(len(data).to_bytes(4, "big") + data)
+    while view:
+        view = view[posix.write(fd, view):]
 
 
-def _recv(sock):
-    header = _recv_exact(sock, 4)
-    return None if header is None else _recv_exact(sock, struct.unpack(">I", header)[0])
+def _recv(fd):
+    header = _recv_exact(fd, 4)
+    return None if header is None else _recv_exact(fd, int.from_bytes(header, "big"))
 
 
-def _recv_exact(sock, n):
+def _recv_exact(fd, n):
     chunks, got = [], 0
     while got < n:
-        chunk = sock.recv(min(n - got, 1 << 20))
+        chunk = posix.read(fd, min(n - got, 1 << 20))
         if not chunk:
             return None
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
+
+
+def _format_exc():
+    import traceback
+    return traceback.format_exc()
 
 
 # ---- the solution's process --------------------------------------------------------------------------------
@@ -78,53 +83,57 @@ def _plain(value, depth=0):
     raise TypeError(f"the solution returned a {type(value).__name__}, not a plain value")
 
 
-def _solution_process(sock, code):
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # the solution's prints go nowhere: only the judge writes the captured stdout
-    os.close(devnull)
+def _solution_process(requests, replies, code):
+    devnull = posix.open("/dev/null", posix.O_WRONLY)
+    posix.dup2(devnull, 1)  # the solution's prints go nowhere: only the judge writes the captured stdout
+    posix.close(devnull)
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     try:
         exec(code, namespace)
-        _send(sock, marshal.dumps(("ready",)))
+        _send(replies, marshal.dumps(("ready",)))
     except SystemExit as exc:
-        _send(sock, marshal.dumps(("exited", str(exc.code))))
+        _send(replies, marshal.dumps(("exited", str(exc.code))))
         return
     except BaseException:
-        _send(sock, marshal.dumps(("error", traceback.format_exc())))
+        _send(replies, marshal.dumps(("error", _format_exc())))
         return
-    while (request := _recv(sock)) is not None:
+    while (request := _recv(requests)) is not None:
         name, args, kwargs = _loads(request)
         try:
             result = namespace[name](*args, **kwargs)
             reply = ("ok", _plain(result), [_plain(a) if type(a) in (list, dict, set) else None for a in args])
         except BaseException as exc:  # noqa: BLE001  (SystemExit too: the judge's test decides)
-            reply = ("raise", type(exc).__name__, str(exc)[:2000], traceback.format_exc()[-4000:])
+            reply = ("raise", type(exc).__name__, str(exc)[:2000], _format_exc()[-4000:])
         try:
             data = marshal.dumps(reply)
         except ValueError:
             data = marshal.dumps(("raise", "TypeError", "the solution returned a value that cannot be sent", ""))
-        _send(sock, data)
+        _send(replies, data)
 
 
 def _loads(request):
     """A call from the judge: marshal data, or pickle (prefix b"P") for arguments marshal cannot hold. The
     judge is trusted; the solution's replies are never unpickled."""
-    return pickle.loads(request[1:]) if request[:1] == b"P" else marshal.loads(request[1:])
+    if request[:1] == b"P":
+        import pickle
+        return pickle.loads(request[1:])
+    return marshal.loads(request[1:])
 
 
 # ---- the judge --------------------------------------------------------------------------------------------
 class _Solution:
-    def __init__(self, sock, pid):
-        self.sock, self.pid = sock, pid
+    def __init__(self, requests, replies, pid):
+        self.requests, self.replies, self.pid = requests, replies, pid
 
     def call(self, name, args, kwargs):
         try:
             request = b"M" + marshal.dumps((name, args, kwargs))
         except ValueError:
+            import pickle
             request = b"P" + pickle.dumps((name, args, kwargs))
         try:
-            _send(self.sock, request)
-            reply = _recv(self.sock)
+            _send(self.requests, request)
+            reply = _recv(self.replies)
         except OSError:
             reply = None
         if reply is None:
@@ -160,38 +169,60 @@ def _restore(value):
     return value
 
 
+class _Long(_ctypes._SimpleCData):
+    _type_ = "l"
+
+
+class _LibC:
+    _handle = _ctypes.dlopen(None, 0)
+
+
+class _Function(_ctypes.CFuncPtr):
+    _flags_ = _ctypes.FUNCFLAG_CDECL
+    _restype_ = _Long
+
+
+def _not_dumpable():
+    """PR_SET_DUMPABLE 0: /proc/<judge>/fd and /proc/<judge>/mem are closed to the solution (same uid)."""
+    if _Function(("prctl", _LibC))(_Long(4), _Long(0), _Long(0), _Long(0), _Long(0)) != 0:
+        raise OSError("prctl(PR_SET_DUMPABLE, 0) failed")
+
+
 def _start_solution(code):
-    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: our fds and memory are closed to the solution
+    _not_dumpable()
     sys.stdout.flush()
-    judge_end, solution_end = socket.socketpair()
-    pid = os.fork()
+    requests_r, requests_w = posix.pipe()
+    replies_r, replies_w = posix.pipe()
+    pid = posix.fork()
     if pid == 0:
-        judge_end.close()
+        posix.close(requests_w)
+        posix.close(replies_r)
         try:
-            _solution_process(solution_end, code)
+            _solution_process(requests_r, replies_w, code)
         finally:
-            os._exit(0)
-    solution_end.close()
-    reply = _recv(judge_end)
+            posix._exit(0)
+    posix.close(requests_r)
+    posix.close(replies_w)
+    reply = _recv(replies_r)
     kind, *rest = marshal.loads(reply) if reply is not None else ("exited", "?")
     if kind == "error":
         sys.stderr.write(rest[0])
         sys.exit(1)
     if kind == "exited":
         raise AssertionError(f"the solution exited (status {rest[0]}) before the tests ran")
-    return _Solution(judge_end, pid)
+    return _Solution(requests_w, replies_r, pid)
 
 
 def _imports_of(source, namespace):
     """The solution's top-level imports, done again here (stdlib only: -I keeps the work dir off sys.path): old
     tests may use a module only the solution imported. Never a name that shadows a builtin or the entry point."""
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0):
+    for node in compile(source, "solution.py", "exec", _ast.PyCF_ONLY_AST, dont_inherit=True).body:
+        if isinstance(node, (_ast.Import, _ast.ImportFrom)) and not getattr(node, "level", 0):
             if any(alias.name == "*" or (alias.asname or alias.name).split(".")[0] in vars(builtins)
                    or (alias.asname or alias.name).split(".")[0] == ENTRY_POINT for alias in node.names):
                 continue
             try:
-                exec(compile(ast.Module([node], []), "imports", "exec"), namespace)
+                exec(compile(_ast.Module([node], []), "imports", "exec"), namespace)
             except Exception:  # noqa: BLE001  (not importable here: the tests do without it)
                 pass
 
@@ -200,6 +231,7 @@ def main():
     try:
         code = compile(SOLUTION, "solution.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:  # as the interpreter reports a file that does not compile
+        import traceback
         sys.stderr.write("".join(traceback.format_exception_only(type(exc), exc)))
         sys.exit(1)
     solution = _start_solution(code)
@@ -215,8 +247,8 @@ def main():
     if CALL_CHECK:
         namespace["check"](namespace[ENTRY_POINT])
     try:
-        os.kill(solution.pid, 9)
-        os.waitpid(solution.pid, 0)  # its CPU time is counted in ours
+        posix.kill(solution.pid, 9)
+        posix.waitpid(solution.pid, 0)  # its CPU time is counted in ours
     except OSError:
         pass
     print(f"\n{MARKER}", flush=True)
