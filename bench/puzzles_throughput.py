@@ -72,18 +72,22 @@ def direct_loop(executor: FamilyExecutor, batches: Batches) -> float:
     return item_count(batches) / (time.perf_counter() - started)
 
 
-async def gateway_batches(url: str, batches: Batches) -> tuple[float, Counter[str]]:
+async def gateway_batches(url: str, batches: Batches) -> tuple[float, Counter[str], list[str]]:
+    """Items/s, the statuses, and one line per environment whose items came back other than ok/no_answer."""
     async with httpx.AsyncClient(base_url=url, timeout=600,
                                  limits=httpx.Limits(max_connections=len(batches))) as http:
         async def post(name: str, groups: list[dict]) -> list[dict]:
             answer = await http.post(f"/score/{name}", json={"groups": groups})
             answer.raise_for_status()
-            return [result for group in answer.json()["groups"] for result in group["results"]]
+            return [{**result, "env": name} for group in answer.json()["groups"] for result in group["results"]]
 
         started = time.perf_counter()
         results = await asyncio.gather(*(post(name, groups) for name, groups in batches.items()))
         elapsed = time.perf_counter() - started
-    return item_count(batches) / elapsed, Counter(r["status"] for batch in results for r in batch)
+    flat = [result for batch in results for result in batch]
+    failures = sorted({f"{r['env']}: {r['status']}: {r['details'].get('message', '')[:200]}" for r in flat
+                       if r["status"] not in ("ok", "no_answer")})
+    return item_count(batches) / elapsed, Counter(r["status"] for r in flat), failures
 
 
 STARTUP_PROBE = """
@@ -136,9 +140,11 @@ def compare(label: str, executor: FamilyExecutor, url: str, batches: Batches, re
     """Direct loop and gateway, interleaved `repeats` times (both see the same machine noise)."""
     direct_runs, gateway_runs = [], []
     statuses: Counter[str] = Counter()
+    failures: list[str] = []
     for repeat in range(repeats):
         direct_runs.append(direct_loop(executor, batches))
-        rate, statuses = asyncio.run(gateway_batches(url, batches))
+        rate, statuses, failed = asyncio.run(gateway_batches(url, batches))
+        failures += failed
         gateway_runs.append(rate)
         print(f"{label} run {repeat + 1}: direct loop {direct_runs[-1]:7.1f} items/s   gateway {rate:7.1f} items/s",
               flush=True)
@@ -146,12 +152,14 @@ def compare(label: str, executor: FamilyExecutor, url: str, batches: Batches, re
     ratios = [g / d for g, d in zip(gateway_runs, direct_runs)]
     print(f"{label} median: direct loop {direct:.1f} items/s, gateway {gateway:.1f} items/s, ratio "
           f"{gateway / direct:.2f}x; median of per-run ratios {median(ratios):.2f}x (statuses: {dict(statuses)})")
+    for failure in sorted(set(failures)):
+        print(f"  not scored: {failure}")
     return {
         "items": item_count(batches), "environments": sorted(batches) if len(batches) < 40 else len(batches),
         "direct_items_per_s": direct_runs, "gateway_items_per_s": gateway_runs,
         "median_direct_items_per_s": round(direct, 1), "median_gateway_items_per_s": round(gateway, 1),
         "ratio_gateway_over_direct": round(gateway / direct, 3), "median_of_per_run_ratios": round(median(ratios), 3),
-        "statuses": dict(statuses),
+        "statuses": dict(statuses), "failures": sorted(set(failures)),
     }
 
 
