@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -33,7 +34,11 @@ class ConfigError(ValueError):
     pass
 
 
-def load_config(path: str | Path) -> DeploymentConfig:
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_toml_model(path: str | Path, model: type[M]) -> M:
+    """``path`` (TOML) validated by ``model``; every failure is a ConfigError that names the file."""
     try:
         data = tomllib.loads(Path(path).read_text())
     except OSError as exc:
@@ -41,9 +46,13 @@ def load_config(path: str | Path) -> DeploymentConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config {path} is not valid TOML: {exc}") from exc
     try:
-        config = DeploymentConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, f"config {path}")) from exc
+
+
+def load_config(path: str | Path) -> DeploymentConfig:
+    config = read_toml_model(path, DeploymentConfig)
     names = [image.image for image in config.images]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:

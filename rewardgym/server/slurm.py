@@ -23,16 +23,16 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from rewardgym.auth import write_token_file
-from rewardgym.protocol import describe_validation_error
+from rewardgym.server.config import ConfigError as SlurmConfigError
+from rewardgym.server.config import read_toml_model
 
 log = logging.getLogger("rewardgym.slurm")
 
@@ -65,21 +65,8 @@ class SlurmConfig(BaseModel):
     families: list[FamilyPlan]
 
 
-class SlurmConfigError(ValueError):
-    pass
-
-
 def load_slurm_config(path: str | Path) -> SlurmConfig:
-    try:
-        data = tomllib.loads(Path(path).read_text())
-    except OSError as exc:
-        raise SlurmConfigError(f"Cannot read {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SlurmConfigError(f"{path} is not valid TOML: {exc}") from exc
-    try:
-        config = SlurmConfig.model_validate(data)
-    except ValidationError as exc:
-        raise SlurmConfigError(describe_validation_error(exc, f"config {path}")) from exc
+    config = read_toml_model(path, SlurmConfig)
     if not config.families:
         raise SlurmConfigError(f"Expected at least one [[families]] table in {path}, got none")
     return config
