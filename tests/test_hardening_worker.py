@@ -17,7 +17,7 @@ from rewardgym.protocol import Status
 from rewardgym.worker.app import create_worker_app
 from rewardgym.worker.jobs import ScoreJob
 from rewardgym.worker.pool import ItemPool, PoolSettings
-from tests.conftest import TOY_FAMILY
+from tests.conftest import TOY_FAMILY, start_server, stop_server
 
 BROKEN_FAMILY = "tests.support.toy_family:NO_SUCH_FAMILY"
 NESTED_DEPTH = 600
@@ -199,4 +199,25 @@ def test_bodies_past_the_parser_limits_are_422_and_the_next_request_is_served(ma
         answer = client.post("/score/gsm8k", content=body, headers={"content-type": "application/json"})
         assert answer.status_code == 422 and fragment in answer.json()["detail"], answer.text
         again = client.post("/score/gsm8k", json={"task": {"answer": "18"}, "completion": "#### 18"})
+        assert again.status_code == 200 and again.json()["reward"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def code_server(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("code"), "--families", "code", "--processes", "2")
+    yield server
+    stop_server(server)
+
+
+def test_a_lone_surrogate_in_a_program_gets_a_verdict_not_an_error(code_server):
+    """In code environments the program is compiled and run with the surrogate replaced (here: in a comment)."""
+    task = {"tests": [{"input": "3\n", "output": "9\n"}], "time_limit_s": 2.0}
+    square = "```python\nx = int(input())\nprint(x * x)  # {}\n```"
+    group = [square.format("fine")] * 3 + [square.format("bad \ud800 char"), "```python\nprint('\udfff')\n```"]
+    with code_server.client(timeout=120) as client:
+        answer = post_json(client, "/score/python_stdio", {"groups": [{"task": task, "completions": group}]})
+        assert answer.status_code == 200, answer.text
+        results = answer.json()["groups"][0]["results"]
+        assert [(r["status"], r["reward"]) for r in results] == [("ok", 1.0)] * 4 + [("ok", 0.0)], results
+        again = client.post("/score/python_stdio", json={"task": task, "completion": square.format("again")})
         assert again.status_code == 200 and again.json()["reward"] == 1.0
