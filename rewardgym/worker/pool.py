@@ -352,6 +352,9 @@ def _child_main(sock: socket.socket, family_spec: str, as_limit_mb: int | None) 
     from rewardgym.worker.channel import read_message, write_message
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A SIGTERM to the worker's whole process group (Slurm ending a step, `kill -- -PGID`) stops the worker, which
+    # finishes what it has in flight; dying here would turn those items into `error` (the pool kills us on close).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if as_limit_mb is not None:
         limit = as_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
