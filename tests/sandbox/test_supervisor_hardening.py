@@ -11,13 +11,21 @@ import socket
 import time
 
 import hardening_cases as cases
-from sandbox_support import needs_root, python_job
+import pytest
+from sandbox_support import _running_supervisor, needs_root, python_job
 from test_supervisor_hostile import assert_clean_and_alive
 
 from rewardgym_sandboxes.client import run_job
 from rewardgym_sandboxes.supervisor.protocol import send_frame
 
 pytestmark = needs_root
+
+
+@pytest.fixture(scope="module", params=["processes", "bubblewrap"])
+def supervisor(request, tmp_path_factory):
+    """A supervisor of this module's own, started directly or under bubblewrap (the no-Docker fallback's two
+    launchers): the fixes live in the supervisor, so they hold under either."""
+    yield from _running_supervisor(tmp_path_factory, bwrap=request.param == "bubblewrap")
 
 
 def assert_next_job_passes(supervisor, timeout: float = 30) -> None:
