@@ -21,7 +21,7 @@ from rewardgym.sdk import InvalidTask, task_rng
 from rewardgym.worker.execution import FamilyExecutor
 from rewardgym.worker.jobs import ScoreJob
 from rewardgym_puzzles import FAMILY, catalogue, fixes
-from rewardgym_puzzles.environment import PuzzleEnv, PuzzleTask
+from rewardgym_puzzles.environment import ANSWER_INSTRUCTION, SEED_BITS, PuzzleEnv, PuzzleTask
 
 ENVS: dict[str, PuzzleEnv] = FAMILY.instantiate()  # type: ignore[assignment]
 SEEDS = (0, 1)
@@ -87,11 +87,21 @@ def test_generated_answer_scores_one_and_a_wrong_one_less(name: str) -> None:
             generated = env.generate(task_rng(name, seed, 0), options)
             again = env.generate(task_rng(name, seed, 0), options)
             assert (generated.prompt, generated.task) == (again.prompt, again.task), "not deterministic per seed"
+            if seed == SEEDS[0] and difficulty == difficulties(env)[0]:
+                assert_same_as_reasoning_gym(env, difficulty, seed, generated.prompt, generated.task)
             task = env.parse_task(json.loads(json.dumps(generated.task.model_dump(mode="json"))))
             right = env.score(task, generated.solution)
             assert (right.status, right.reward) == (Status.OK, 1.0), (difficulty, seed, right.details)
             wrong = env.score(task, WRONG_ANSWER)
             assert wrong.status == Status.OK and wrong.reward < 1.0, (difficulty, seed, wrong)
+
+
+def assert_same_as_reasoning_gym(env: PuzzleEnv, difficulty: str, seed: int, prompt: str, task: PuzzleTask) -> None:
+    """Our generation (one built dataset per difficulty, its seed changed) gives reasoning-gym's own item 0 of the
+    dataset built afresh with that seed."""
+    item = catalogue.make_dataset(env.dataset, difficulty, task_rng(env.name, seed, 0).getrandbits(SEED_BITS))[0]
+    assert prompt == item["question"] + ANSWER_INSTRUCTION
+    assert (task.answer, task.metadata) == tuple(json.loads(json.dumps([item["answer"], item["metadata"]])))
 
 
 def test_no_extractable_answer_is_no_answer() -> None:
