@@ -32,6 +32,7 @@ _GLUE = re.compile(
     r"|[A-Za-z](?:_\{?\w{1,3}\}?)?\s*=)*",
     re.IGNORECASE,
 )
+_ANSWER_CONTENT = re.compile(r"[\d\\$]|(?<![\w'])[A-Z](?![\w'])")
 _BRACE_TOKEN = re.compile(r"\\.|[{}]", re.DOTALL)
 _JOINER = re.compile(r"[,;&]|\b(?:and|or|und|oder|et|ou|y|e)\b", re.IGNORECASE)
 _LABEL_BEFORE = re.compile(r"([A-Za-z](?:_\{?\w{1,3}\}?)?)\s*=\s*(?:\$|\\\(|\\\[)?\s*$")
@@ -185,9 +186,18 @@ def strip_answer_decoration(answer: str) -> str:
 _EXTRACTORS = {"boxed": last_boxed, "answer_tag": last_answer_tag, "answer_is": last_answer_is, "hashes": last_hashes}
 
 
+def has_answer_content(text: str) -> bool:
+    """Does an answer name something: a digit, LaTeX, a math delimiter or a choice letter (`see above` does not)?"""
+    return _ANSWER_CONTENT.search(text) is not None
+
+
 def extract_answer(completion: str, forms: Sequence[AnswerForm] = DEFAULT_FORMS) -> Extraction | None:
-    """The answer stated last among the forms in `forms` that the completion uses (each form's last occurrence)."""
-    best: Extraction | None = None
+    """The answer stated last among the forms in `forms` that the completion uses (each form's last occurrence).
+
+    A prose answer after a phrase that names nothing (`Answer: see the box above.`) does not override an earlier
+    answer that does; with nothing else stated it is the answer (`The answer is: no solution`).
+    """
+    found_forms: list[Extraction] = []
     for form in forms:
         if form not in _EXTRACTORS:
             raise ValueError(f"Expected an answer form among {sorted(_EXTRACTORS)}, got {form!r}")
@@ -196,9 +206,13 @@ def extract_answer(completion: str, forms: Sequence[AnswerForm] = DEFAULT_FORMS)
             continue
         if form == "answer_tag":
             found = Extraction(text=strip_answer_decoration(found.text), form=form, start=found.start)
-        if found.text and (best is None or found.start > best.start):
-            best = found
-    return best
+        if found.text:
+            found_forms.append(found)
+    if not found_forms:
+        return None
+    found_forms.sort(key=lambda extraction: extraction.start, reverse=True)
+    naming = [f for f in found_forms if f.form != "answer_is" or has_answer_content(f.text)]
+    return naming[0] if naming else found_forms[0]
 
 
 def format_score(completion: str, answer_start: int) -> float:

@@ -6,12 +6,13 @@ After the last answer phrase, the answer is the shortest well-formed answer, not
   span's content;
 - otherwise the sentence (up to `. `, `!`, `?` or the line's end); when it opens with prose, what follows its last
   copula (`The largest $n$ is 34.` -> `34`), else its last math span or number (`Jane started 3 hours ago` -> `3`),
-  unless the sentence holds a negation (`The answer is not 5.` states no answer);
+  unless the sentence holds a negation (`The answer is not 5.` states no number);
 - then the leading math of that text, which stops at the first word that is not math:
   `42 because geometry proves it` -> `42`, `x = 5 or x = -3, so` -> `x = 5 or x = -3`.
 
-A prose sentence with a negation, or with no math and no choice letter, states no answer (an earlier box then
-stands); one with a choice letter but no math is kept whole (`la opción C` for multiple choice).
+A negated sentence with a number in it states no answer (`The answer is not 5.`); a prose sentence without math is
+kept whole, as a verbal answer (`la opción C` for multiple choice, `no solution` for `equation`); `extract.py`
+lets such an answer override an earlier box only when it names something (see `has_answer_content`).
 Everything here scans a bounded window (`MAX_ANSWER_IS_CHARS`) once.
 """
 
@@ -49,7 +50,7 @@ _NEGATION = re.compile(
     r"(?i)\b(?:not|no|never|none|neither|não|nunca|nenhum|nenhuma|ningún|ninguna|ninguno|pas|jamais|aucun|aucune"
     r"|nicht|kein|keine|nie)\b|n't\b"
 )
-_CHOICE_LETTER = re.compile(r"(?<![\w'])[A-J](?![\w'])")
+_DIGIT = re.compile(r"\d")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _INLINE_MATH = re.compile(r"\$([^$]+)\$")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -171,8 +172,8 @@ def _answer_in_prose(sentence: str, start: int) -> tuple[str, int]:
         found = leading_math(rest)
         if found:
             return found, start
-    if _NEGATION.search(prose):
-        return "", start  # "the answer is not 5": a negated sentence states no answer
+    if _NEGATION.search(prose):  # "the answer is not 5" states no number; "no solution" is a verbal answer
+        return ("", start) if _DIGIT.search(sentence) else (sentence.strip(), start)
     span = number = None
     for span in _INLINE_MATH.finditer(sentence):
         pass
@@ -182,9 +183,7 @@ def _answer_in_prose(sentence: str, start: int) -> tuple[str, int]:
         return span.group(1).strip(), start
     if number is not None:
         return number.group(0), start
-    if _CHOICE_LETTER.search(sentence):
-        return sentence.strip(), start  # `la opción B`: multiple choice reads the letter
-    return "", start  # "Answer: see above" states no answer; an earlier box stands
+    return sentence.strip(), start  # `la opción B`, `no solution`: verbal answers, read by each environment
 
 
 def leading_math(text: str) -> str:
