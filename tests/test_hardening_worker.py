@@ -47,7 +47,7 @@ async def one_slot(**settings: object) -> ItemPool:
 
 
 async def assert_scores_correctly(pool: ItemPool, pid: int) -> None:
-    outcome = await asyncio.wait_for(pool.run(echo("1"), 2.0), 5)
+    outcome = await asyncio.wait_for(pool.submit(echo("1"), 2.0), 5)
     assert (outcome.status, outcome.value["reward"]) == (Status.OK, 1.0)
     assert pool.pids() == [pid] and pool.running == 0 and pool.replaced == 0
 
@@ -57,7 +57,7 @@ async def test_a_task_nested_600_levels_gets_a_verdict_and_the_slot_keeps_servin
     pool = await one_slot()
     try:
         pid = pool.pids()[0]
-        outcome = await asyncio.wait_for(pool.run(echo("1", deep=nested(NESTED_DEPTH)), 2.0), 5)
+        outcome = await asyncio.wait_for(pool.submit(echo("1", deep=nested(NESTED_DEPTH)), 2.0), 5)
         assert outcome.status is Status.INVALID_TASK and "deep" in outcome.value["message"]
         await assert_scores_correctly(pool, pid)
     finally:
@@ -71,7 +71,7 @@ async def test_jobs_of_400_kb_to_a_process_that_already_served_one_are_scored_in
         pid = pool.pids()[0]
         await assert_scores_correctly(pool, pid)
         large = "x" * 400_000  # the answer comes back in details too: large both ways
-        outcomes = await asyncio.wait_for(asyncio.gather(*(pool.run(echo(large, large), 2.0) for _ in range(6))), 20)
+        outcomes = await asyncio.wait_for(asyncio.gather(*(pool.submit(echo(large, large), 2.0) for _ in range(6))), 20)
         assert [(o.status, o.value["reward"]) for o in outcomes] == [(Status.OK, 1.0)] * 6
         await assert_scores_correctly(pool, pid)
     finally:
@@ -83,7 +83,7 @@ async def test_a_job_that_cannot_be_sent_is_its_own_error_and_the_slot_keeps_ser
     pool = await one_slot()
     try:
         pid = pool.pids()[0]
-        outcome = await asyncio.wait_for(pool.run(echo("1", unsendable=lambda: None), 2.0), 5)
+        outcome = await asyncio.wait_for(pool.submit(echo("1", unsendable=lambda: None), 2.0), 5)
         assert outcome.status is Status.ERROR and "could not be sent" in outcome.value["message"]
         await assert_scores_correctly(pool, pid)
     finally:
@@ -95,7 +95,7 @@ async def test_a_lone_surrogate_is_replaced_and_scored():
     pool = await one_slot()
     try:
         pid = pool.pids()[0]
-        outcome = await asyncio.wait_for(pool.run(echo("1\ud800"), 2.0), 5)
+        outcome = await asyncio.wait_for(pool.submit(echo("1\ud800"), 2.0), 5)
         assert (outcome.status, outcome.value["reward"], outcome.value["details"]["extracted"]) == (
             Status.OK, 0.0, "1\ufffd")
         await assert_scores_correctly(pool, pid)
@@ -117,14 +117,14 @@ async def test_slots_whose_processes_cannot_start_are_reported_and_recover():
     try:
         assert pool.health().status == "ok"
         pool.family_spec = BROKEN_FAMILY  # a new process now dies before it can say it is ready
-        crashed = await asyncio.wait_for(asyncio.gather(pool.run(echo("!crash"), 2.0), pool.run(echo("!crash"), 2.0)), 10)
+        crashed = await asyncio.wait_for(asyncio.gather(pool.submit(echo("!crash"), 2.0), pool.submit(echo("!crash"), 2.0)), 10)
         assert [o.status for o in crashed] == [Status.ERROR, Status.ERROR]
         await wait_for_health(pool, "unavailable")
         assert pool.health().serving == 0 and len(pool.health().failing) == 2
         assert "exited" in pool.health().failing[0]
         pool.family_spec = TOY_FAMILY
         await wait_for_health(pool, "ok")
-        assert (await asyncio.wait_for(pool.run(echo("1"), 2.0), 5)).value["reward"] == 1.0
+        assert (await asyncio.wait_for(pool.submit(echo("1"), 2.0), 5)).value["reward"] == 1.0
     finally:
         await pool.close()
 

@@ -32,14 +32,14 @@ async def started(**settings) -> ItemPool:
 async def test_results_and_failures_are_kept_apart():
     pool = await started()
     try:
-        outcomes = await asyncio.gather(*(pool.run(job(c), 1.0) for c in ["1", "2", "", "!raise", "!crash"]))
+        outcomes = await asyncio.gather(*(pool.submit(job(c), 1.0) for c in ["1", "2", "", "!raise", "!crash"]))
         assert [o.status for o in outcomes] == [Status.OK, Status.OK, Status.NO_ANSWER, Status.ERROR, Status.ERROR]
         assert [o.value.get("reward") for o in outcomes[:3]] == [1.0, 0.0, 0.0]
         assert "RuntimeError: boom" in outcomes[3].value["message"]
         assert "exit code 3" in outcomes[4].value["message"]
-        invalid = await pool.run(ScoreJob("toy_echo", {"wrong_field": 1}, "1"), 1.0)
+        invalid = await pool.submit(ScoreJob("toy_echo", {"wrong_field": 1}, "1"), 1.0)
         assert invalid.status is Status.INVALID_TASK and "answer" in invalid.value["message"]
-        marked = await pool.run(job("1", answer="!invalid"), 1.0)
+        marked = await pool.submit(job("1", answer="!invalid"), 1.0)
         assert marked.status is Status.INVALID_TASK
     finally:
         await pool.close()
@@ -50,12 +50,12 @@ async def test_a_hanging_item_is_killed_at_its_deadline_and_the_rest_are_scored(
     try:
         pids_before = set(pool.pids())
         started_at = time.monotonic()
-        outcomes = await asyncio.gather(pool.run(job("!sleep 60"), 1.0), *(pool.run(job("1"), 1.0) for _ in range(50)))
+        outcomes = await asyncio.gather(pool.submit(job("!sleep 60"), 1.0), *(pool.submit(job("1"), 1.0) for _ in range(50)))
         elapsed = time.monotonic() - started_at
         assert outcomes[0].status is Status.TIMEOUT and outcomes[0].value["message"].startswith("item exceeded")
         assert all(o.status is Status.OK and o.value["reward"] == 1.0 for o in outcomes[1:])
         assert elapsed < 2.5
-        assert (await pool.run(job("1"), 1.0)).status is Status.OK
+        assert (await pool.submit(job("1"), 1.0)).status is Status.OK
         await until(lambda: len(set(pool.pids()) - pids_before) == 1)
         assert pool.replaced == 1
     finally:
@@ -67,7 +67,7 @@ async def test_processes_are_recycled_after_n_items():
     try:
         first = pool.pids()
         for _ in range(5):
-            assert (await pool.run(job("1"), 1.0)).status is Status.OK
+            assert (await pool.submit(job("1"), 1.0)).status is Status.OK
         await until(lambda: pool.pids() != first)
         assert pool.replaced == 1
     finally:
@@ -77,9 +77,9 @@ async def test_processes_are_recycled_after_n_items():
 async def test_memory_runaway_is_bounded_and_reported_as_error():
     pool = await started(processes=1, address_space_limit_mb=1024)
     try:
-        outcome = await pool.run(job("!memory"), 5.0)
+        outcome = await pool.submit(job("!memory"), 5.0)
         assert outcome.status is Status.ERROR and outcome.value["message"] == "scoring ran out of memory"
-        assert (await pool.run(job("1"), 1.0)).status is Status.OK
+        assert (await pool.submit(job("1"), 1.0)).status is Status.OK
     finally:
         await pool.close()
 
@@ -88,7 +88,7 @@ async def test_processes_grown_past_the_rss_limit_are_recycled():
     pool = await started(processes=1, max_rss_mb=1)
     try:
         first = pool.pids()
-        assert (await pool.run(job("1"), 1.0)).status is Status.OK
+        assert (await pool.submit(job("1"), 1.0)).status is Status.OK
         await until(lambda: pool.pids() != first)
         assert pool.replaced == 1
     finally:
@@ -98,10 +98,10 @@ async def test_processes_grown_past_the_rss_limit_are_recycled():
 async def test_generation_is_a_pure_function_of_seed_and_index():
     pool = await started()
     try:
-        a, b, c = await asyncio.gather(pool.run(GenerateJob("toy_echo", 7, 0, {}), 5), pool.run(
-            GenerateJob("toy_echo", 7, 0, {}), 5), pool.run(GenerateJob("toy_echo", 7, 1, {}), 5))
+        a, b, c = await asyncio.gather(pool.submit(GenerateJob("toy_echo", 7, 0, {}), 5), pool.submit(
+            GenerateJob("toy_echo", 7, 0, {}), 5), pool.submit(GenerateJob("toy_echo", 7, 1, {}), 5))
         assert a.value == b.value and a.value != c.value
-        bad = await pool.run(GenerateJob("toy_echo", 7, 0, {"difficulty": "extreme"}), 5)
+        bad = await pool.submit(GenerateJob("toy_echo", 7, 0, {"difficulty": "extreme"}), 5)
         assert bad.status is Status.INVALID_TASK and "difficulty" in bad.value["message"]
     finally:
         await pool.close()
@@ -110,9 +110,9 @@ async def test_generation_is_a_pure_function_of_seed_and_index():
 async def test_jobs_queued_behind_a_killed_job_are_run_elsewhere_not_failed():
     pool = await started(processes=1)
     try:
-        outcomes = await asyncio.gather(pool.run(job("!sleep 60"), 0.5), *(pool.run(job("1"), 0.5) for _ in range(5)))
+        outcomes = await asyncio.gather(pool.submit(job("!sleep 60"), 0.5), *(pool.submit(job("1"), 0.5) for _ in range(5)))
         assert [o.status for o in outcomes] == [Status.TIMEOUT] + [Status.OK] * 5
-        crash = await asyncio.gather(pool.run(job("!crash"), 1.0), *(pool.run(job("1"), 1.0) for _ in range(5)))
+        crash = await asyncio.gather(pool.submit(job("!crash"), 1.0), *(pool.submit(job("1"), 1.0) for _ in range(5)))
         assert [o.status for o in crash] == [Status.ERROR] + [Status.OK] * 5
     finally:
         await pool.close()
@@ -122,7 +122,7 @@ async def test_a_small_request_is_spread_over_idle_processes():
     pool = await started()
     try:
         started_at = time.monotonic()
-        outcomes = await asyncio.gather(pool.run(job("!sleep 0.5"), 2), pool.run(job("!sleep 0.5"), 2))
+        outcomes = await asyncio.gather(pool.submit(job("!sleep 0.5"), 2), pool.submit(job("!sleep 0.5"), 2))
         assert all(o.status is Status.OK for o in outcomes) and time.monotonic() - started_at < 0.9
     finally:
         await pool.close()

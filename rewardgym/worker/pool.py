@@ -124,12 +124,9 @@ class ItemPool:
         failing += [f"slot {index}: its serving task ended" for index, task in enumerate(self._tasks) if task.done()]
         return PoolHealth(self.size, serving, failing)
 
-    async def run(self, job: Job, deadline_s: float) -> Outcome:
-        """Run `job` in the next free process; kill that process if the job runs longer than `deadline_s`."""
-        return await self.submit(job, deadline_s)
-
     def submit(self, job: Job, deadline_s: float) -> "asyncio.Future[Outcome]":
-        """Queue `job` and return the future of its outcome (no task per item: batches queue thousands)."""
+        """Queue `job` and return the future of its outcome (no task per item: batches queue thousands). It runs
+        in the next free process, which is killed if the job runs longer than `deadline_s`."""
         entry = _Entry(job, deadline_s, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(entry)
         return entry.outcome

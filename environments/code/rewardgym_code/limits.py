@@ -7,22 +7,26 @@ deadline of an environment (`timeout_s`) only has to cover the sum of its tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import Field
 
 from rewardgym.sdk import InvalidTask, TaskModel
+from rewardgym_sandboxes.results import TestSpec
+from rewardgym_sandboxes.supervisor.protocol import (  # the sandbox's limits are the one source of these numbers
+    DEFAULT_COMPILE_TIME_LIMIT_S as COMPILE_TIME_LIMIT_S,
+    DEFAULT_MEMORY_LIMIT_MB,
+    DEFAULT_OUTPUT_LIMIT_BYTES as OUTPUT_LIMIT_BYTES,
+    DEFAULT_TIME_LIMIT_S,
+    MAX_MEMORY_LIMIT_MB,
+    MAX_TIME_LIMIT_S,
+    WALL_FACTOR,
+)
 
-DEFAULT_TIME_LIMIT_S = 2.0
-MAX_TIME_LIMIT_S = 10.0
-WALL_FACTOR = 2.0
-"""Wall-clock limit of a test = WALL_FACTOR x its CPU limit (a sleeping program is stopped, not paid for)."""
-DEFAULT_MEMORY_LIMIT_MB = 256
+__all__ = ["COMPILE_TIME_LIMIT_S", "MAX_TESTS", "MAX_TIME_LIMIT_S", "LimitedTask", "Limits"]
+
 MIN_MEMORY_LIMIT_MB = 16
-MAX_MEMORY_LIMIT_MB = 1024
-OUTPUT_LIMIT_BYTES = 1024 * 1024
-COMPILE_TIME_LIMIT_S = 10.0
 MAX_TESTS = 1000
+"""Tests per task (the sandbox takes more per job; a task past this is refused as invalid)."""
 
 
 class LimitedTask(TaskModel):
@@ -48,12 +52,7 @@ class Limits:
             raise InvalidTask(f"Expected memory_limit_mb <= {MAX_MEMORY_LIMIT_MB}, got {task.memory_limit_mb}")
         return cls(task.time_limit_s, task.memory_limit_mb)
 
-    def test(self, stdin: str) -> dict[str, Any]:
+    def test(self, stdin: str) -> TestSpec:
         """One test of a sandbox job (sandboxes/README.md)."""
-        return {
-            "stdin": stdin,
-            "time_limit_s": self.time_limit_s,
-            "wall_limit_s": self.time_limit_s * WALL_FACTOR,
-            "memory_limit_mb": self.memory_limit_mb,
-            "output_limit_bytes": OUTPUT_LIMIT_BYTES,
-        }
+        return TestSpec(stdin=stdin, time_limit_s=self.time_limit_s, wall_limit_s=self.time_limit_s * WALL_FACTOR,
+                        memory_limit_mb=self.memory_limit_mb, output_limit_bytes=OUTPUT_LIMIT_BYTES)

@@ -6,7 +6,7 @@ import re
 
 from rewardgym.sdk import Example
 
-from rewardgym_code.sandbox import SandboxResult
+from rewardgym_code.sandbox import JobResult
 from rewardgym_code.stdio import EXAMPLE_TASK, StdioEnvironment, StdioTask, stdio_description
 
 PYTHON_TAGS = frozenset({"python", "py", "python3"})
@@ -14,7 +14,7 @@ PYTHON_TAGS = frozenset({"python", "py", "python3"})
 _SYNTAX_ERROR = re.compile(r"^(?:SyntaxError|IndentationError|TabError):", re.MULTILINE)
 
 
-def python_syntax_error(result: SandboxResult) -> str | None:
+def python_syntax_error(result: JobResult) -> str | None:
     """Python's compile step is part of its run: a first run that died of a SyntaxError in the file itself (no
     traceback: nothing ran) is reported as CE with that message, like a compiler's."""
     if result.verdict == "CE":
@@ -33,7 +33,7 @@ class PythonStdioEnv(StdioEnvironment):
     language = "python"
     fence_tags = PYTHON_TAGS
 
-    def compile_error(self, result: SandboxResult) -> str | None:
+    def compile_error(self, result: JobResult) -> str | None:
         return python_syntax_error(result)
 
     def examples(self) -> list[Example[StdioTask]]:

@@ -13,7 +13,7 @@ from rewardgym_code.compare import DEFAULT_FLOAT_TOLERANCE, ComparatorName, comp
 from rewardgym_code.extract import extract_program
 from rewardgym_code.judge import TestVerdict, compile_error_score, verdicts_score
 from rewardgym_code.limits import MAX_TESTS, LimitedTask, Limits
-from rewardgym_code.sandbox import RunOutput, SandboxResult, run_in_sandbox
+from rewardgym_code.sandbox import RunOutput, JobResult, run_in_sandbox
 
 
 class StdioTest(TaskModel):
@@ -72,7 +72,7 @@ class StdioEnvironment(Environment[StdioTask]):
         verdicts = [judge_run(run, test, task) for run, test in zip(result.runs, task.tests)]
         return verdicts_score(program, self.language, verdicts, len(tests), task.partial)
 
-    def compile_error(self, result: SandboxResult) -> str | None:
+    def compile_error(self, result: JobResult) -> str | None:
         """The compiler's message when the program did not compile, else None."""
         return (result.compile_message or "") if result.verdict == "CE" else None
 
