@@ -107,19 +107,25 @@ def test_tasks_and_catalogue(toy_server):
     assert info.name == "toy_echo" and info.generates_tasks
 
 
-def occupy(server_url: str, seconds_per_item: float) -> threading.Thread:
-    """Fill the busy server's queue (4 items on one process) from another thread."""
-    items = [{"completion": f"!sleep {seconds_per_item}", "task": TASK}] * 4
-    thread = threading.Thread(target=lambda: httpx.post(server_url + "/score/toy_echo", json={"items": items},
-                                                        timeout=60))
+def occupy(server_url: str, seconds: float) -> threading.Thread:
+    """Fill the busy server's queue (4 items) from another thread for at least `seconds`: each item sleeps that
+    long, so the queue stays full however many of them the worker runs at once."""
+    items = [{"completion": f"!sleep {seconds}", "task": TASK}] * 4
+    body = {"items": items, "timeout_s": seconds + 1}
+    thread = threading.Thread(target=lambda: httpx.post(server_url + "/score/toy_echo", json=body, timeout=60))
     thread.start()
-    time.sleep(0.3)  # let the gateway admit it
+    deadline = time.monotonic() + 10
+    while "rewardgym_inflight_items{worker=" not in (metrics := httpx.get(server_url + "/metrics").text) or \
+            not any(line.startswith("rewardgym_inflight_items{") and line.endswith(" 4.0")
+                    for line in metrics.splitlines()):
+        assert time.monotonic() < deadline, "the busy server never admitted the 4 items"
+        time.sleep(0.02)  # until the gateway has admitted them (its /metrics gauge says so)
     return thread
 
 
 def test_429_is_retried_after_retry_after_until_it_succeeds(busy_server):
     transport = RecordingTransport()
-    blocker = occupy(busy_server.url, 0.4)  # ~1.6 s of work; the gateway says Retry-After: 1
+    blocker = occupy(busy_server.url, 1.5)  # the gateway says Retry-After: 1
     started = time.monotonic()
     with RewardClient(busy_server.url, retry=FAST_RETRY, transport=transport) as client:
         result = client.score("toy_echo", TASK, "1")
@@ -133,7 +139,7 @@ def test_429_is_retried_after_retry_after_until_it_succeeds(busy_server):
 
 def test_429_retries_stop_after_the_bound(busy_server):
     transport = RecordingTransport()
-    blocker = occupy(busy_server.url, 1.0)
+    blocker = occupy(busy_server.url, 3.0)  # full for longer than the one retry's wait (~1 s)
     with RewardClient(busy_server.url, retry=RetryPolicy(max_attempts=2, jitter=0.0), transport=transport) as client:
         with pytest.raises(RetriesExhausted) as caught:
             client.score("toy_echo", TASK, "1")
