@@ -4,7 +4,7 @@ In the verl config:
 
     custom_reward_function.path=<site-packages>/rewardgym_client/verl.py
     custom_reward_function.name=compute_score          # or compute_score_batch with reward_model.reward_manager=batch
-    +custom_reward_function.reward_kwargs.url=http://127.0.0.1:8000
+    +custom_reward_function.reward_kwargs.url=http://127.0.0.1:8000   # or $REWARDGYM_URL; a token: $REWARDGYM_TOKEN
 
 verl's reward managers call `compute_score(data_source=..., solution_str=..., ground_truth=..., extra_info=...)` for
 each response (`NaiveRewardManager`), or `compute_score(data_sources=..., solution_strs=..., ground_truths=...,
@@ -31,6 +31,7 @@ from rewardgym_client.labels import task_from_label
 from rewardgym_client.sync import RewardClient
 
 DEFAULT_URL_VARIABLE = "REWARDGYM_URL"
+TOKEN_VARIABLE = "REWARDGYM_TOKEN"
 
 
 class RewardUnavailable(RewardGymError):
@@ -94,25 +95,27 @@ _scorers: dict[tuple[Any, ...], VerlScorer] = {}
 
 
 def _scorer(url: str | None, routes: Mapping[str, str] | None, default_env: str | None,
-            null_score: float | None) -> VerlScorer:
+            null_score: float | None, token: str | None) -> VerlScorer:
     """One scorer (and connection pool) per configuration, reused across verl's many calls in a process."""
-    key = (url, tuple(sorted((routes or {}).items())), default_env, null_score)
+    token = token or os.environ.get(TOKEN_VARIABLE) or None
+    key = (url, tuple(sorted((routes or {}).items())), default_env, null_score, token)
     if key not in _scorers:
-        _scorers[key] = VerlScorer(url, routes=routes, default_env=default_env, null_score=null_score)
+        _scorers[key] = VerlScorer(url, routes=routes, default_env=default_env, null_score=null_score, token=token)
     return _scorers[key]
 
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: Mapping[str, Any] | None = None,
                   *, url: str | None = None, routes: Mapping[str, str] | None = None, default_env: str | None = None,
-                  null_score: float | None = None, **kwargs: Any) -> dict[str, float]:
+                  null_score: float | None = None, token: str | None = None, **kwargs: Any) -> dict[str, float]:
     """verl's per-response form (`NaiveRewardManager`)."""
-    return _scorer(url, routes, default_env, null_score)(data_source, solution_str, ground_truth, extra_info)
+    return _scorer(url, routes, default_env, null_score, token)(data_source, solution_str, ground_truth, extra_info)
 
 
 def compute_score_batch(data_sources: Sequence[str], solution_strs: Sequence[str], ground_truths: Sequence[Any],
                         extra_infos: Sequence[Mapping[str, Any] | None] | None = None, *, url: str | None = None,
                         routes: Mapping[str, str] | None = None, default_env: str | None = None,
-                        null_score: float | None = None, **kwargs: Any) -> list[dict[str, float]]:
+                        null_score: float | None = None, token: str | None = None, **kwargs: Any
+                        ) -> list[dict[str, float]]:
     """verl's batched form (`BatchRewardManager`)."""
-    return _scorer(url, routes, default_env, null_score).batch(data_sources, solution_strs, ground_truths,
-                                                               extra_infos)
+    return _scorer(url, routes, default_env, null_score, token).batch(data_sources, solution_strs, ground_truths,
+                                                                      extra_infos)

@@ -61,3 +61,14 @@ def test_the_cli_url_mode_sends_rewardgym_token(token_server):
     assert with_token.returncode == 0 and json.loads(with_token.stdout)["reward"] == 1.0, with_token.stderr
     without = envs(None)
     assert without.returncode == 2 and "server answered 401" in without.stderr
+
+
+def test_the_adapters_pass_the_token(token_server):
+    from rewardgym_client.trl import TRLReward
+    from rewardgym_client.verl import compute_score
+
+    verdict = compute_score(data_source="toy_echo", solution_str="4", ground_truth="4", url=token_server.url,
+                            token=TOKEN)
+    assert verdict["score"] == 1.0
+    reward = TRLReward("toy_echo", token_server.url, token=TOKEN)
+    assert reward(prompts=["p"], completions=["4"], task=[{"answer": "4"}]) == [1.0]
