@@ -7,22 +7,10 @@ import json
 
 import pytest
 from datasets import Dataset
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from trl import GRPOConfig, GRPOTrainer
 
 from rewardgym_client.trl import AsyncTRLReward, TRLReward, build_groups
-
-def char_tokenizer() -> PreTrainedTokenizerFast:
-    """One token per character of digits, letters and a few symbols: built in memory, nothing downloaded."""
-    alphabet = list("0123456789 abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!{}=+-")
-    vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2, **{char: i + 3 for i, char in enumerate(alphabet)}}
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
-    tokenizer.decoder = decoders.Fuse()
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>",
-                                   unk_token="<unk>")
-
+from tests.support.tiny_hf import char_tokenizer, tiny_llama
 
 class Recording(TRLReward):
     """The adapter, remembering what TRL passed and what it returned."""
@@ -37,10 +25,7 @@ class Recording(TRLReward):
 
 def test_grpo_trainer_runs_with_the_adapter_as_its_reward(toy_server, tmp_path):
     tokenizer = char_tokenizer()
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
-                         pad_token_id=0, eos_token_id=1, bos_token_id=1)
-    model = LlamaForCausalLM(config)
+    model = tiny_llama(len(tokenizer))
     # two prompts, one prompt per step: the two steps see both, the invalid task's included
     dataset = Dataset.from_list([{"prompt": "Repeat 11", "task": json.dumps({"answer": "11"})},
                                  {"prompt": "Repeat 4", "task": json.dumps({"answer": "!invalid"})}])

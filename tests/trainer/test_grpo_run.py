@@ -79,3 +79,16 @@ def test_warm_start_lowers_the_loss_and_flags_parse():
                        "--max-seconds", "60"])
     assert (args.variant.value, args.overlap_scoring, args.clip_high, args.steps, args.max_seconds) == (
         "dr_grpo", False, 0.3, 7, 60.0)
+
+
+def test_a_hugging_face_model_from_a_local_folder(toy_server, tmp_path):
+    from tests.support.tiny_hf import char_tokenizer, tiny_llama
+
+    tokenizer = char_tokenizer()
+    tiny_llama(len(tokenizer)).save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    out = tmp_path / "hf"
+    train(small_args(toy_server.url, out, model=str(tmp_path / "model"), steps=2, warmstart_steps=20))
+    assert [r["step"] for r in read_metrics(out)] == [1, 2]
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["policy_spec"] == {"kind": "hf",
+                                                                                    "path": str(tmp_path / "model")}
