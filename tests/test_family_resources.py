@@ -20,6 +20,8 @@ async def test_resources_start_in_the_worker_reach_setup_in_scoring_processes_an
         outcomes = [await pool.submit(ScoreJob("stamp", {}, "x"), 10.0) for _ in range(4)]
         assert not (work_dir / "stopped").exists()
     assert (work_dir / "stopped").read_text() == "yes"
+    closed = {path.name.removeprefix("closed-") for path in work_dir.glob("closed-*")}
+    assert {str(outcome.value["details"]["pid"]) for outcome in outcomes} <= closed  # each process ran `close`
     for outcome in outcomes:
         details = outcome.value["details"]
         assert details["resources"] == {"table": str(work_dir / "table.txt"), "worker_pid": os.getpid(),

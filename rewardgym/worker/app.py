@@ -53,7 +53,8 @@ async def running_pool(family: Family, pool: ItemPool, work_dir: str | None = No
 
     `work_dir`: where the family's resources keep their files (default: a private temporary directory)."""
     directory = work_dir or tempfile.mkdtemp(prefix=f"rewardgym-{family.name}-")
-    async with family_resources(family, pool.size, directory):
+    async with family_resources(family, pool.size, directory) as resources:
+        pool.resources = resources
         await pool.start()  # after the resources: scoring processes inherit what they hand over
         try:
             yield pool

@@ -17,7 +17,6 @@ from pydantic import ValidationError
 
 from rewardgym.text import replace_lone_surrogates
 from rewardgym.worker.failures import environment_error, truncate
-from rewardgym.worker.resources import handed_resources
 from rewardgym.worker.jobs import GenerateJob, Job, Report, ScoreJob, StepJob, decode_job, encode_report
 from rewardgym.worker.stepping import play_step
 from rewardgym.protocol import Status, describe_validation_error
@@ -29,12 +28,14 @@ class FamilyExecutor:
 
     def __init__(self, envs: dict[str, Environment]) -> None:
         self.envs = envs
+        self.resources: Any = None
+        """What the environments were set up with (the worker's family resources)."""
 
     @classmethod
-    def load(cls, family_spec: str) -> "FamilyExecutor":
+    def load(cls, family_spec: str, resources: Any = None) -> "FamilyExecutor":
         """The family's environments, each set up with what the worker's family resources handed over."""
         executor = cls(load_family(family_spec).instantiate())
-        resources = handed_resources()
+        executor.resources = resources
         for env in executor.envs.values():
             env.setup(resources)
         return executor

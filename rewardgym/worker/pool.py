@@ -23,6 +23,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from rewardgym.protocol import Status
 from rewardgym.worker.channel import ChannelClosed, ProcessChannel
@@ -35,6 +36,10 @@ START_TIMEOUT_S = 120.0
 MAX_RESTART_BACKOFF_S = 5.0
 MAX_SEND_ATTEMPTS = 3
 """A job is offered to this many processes that hung up before taking it, then fails as `error`."""
+
+
+RETIRE_GRACE_S = 1.0
+"""How long a scoring process may take to close its environments when the pool closes, before it is killed."""
 
 
 @dataclass
@@ -82,6 +87,8 @@ class ItemPool:
         self._tasks: list[asyncio.Task[None]] = []
         self._idle_slots = 0
         self._closing = False
+        self.resources: Any = None
+        """What the family's resources handed over (set before `start`): every scoring process sets up with it."""
         self.replaced = 0
 
     async def start(self) -> None:
@@ -93,6 +100,12 @@ class ItemPool:
         self._tasks = [asyncio.create_task(self._serve(index)) for index in range(len(self._slots))]
         for task in self._tasks:
             task.add_done_callback(self._serving_ended)
+        # Let every serving task reach its queue before any job arrives: a busy process takes a second job only
+        # while more jobs wait than processes are idle, and one not yet waiting would not count as idle.
+        for _ in range(1000):
+            if self._idle_slots >= len(self._tasks) or all(task.done() for task in self._tasks):
+                break
+            await asyncio.sleep(0)
 
     async def close(self) -> None:
         self._closing = True
@@ -101,7 +114,7 @@ class ItemPool:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for slot in self._slots:
             if slot is not None:
-                slot.kill()
+                slot.retire()
         self._slots.clear()
 
     @property
@@ -271,7 +284,7 @@ class ItemPool:
         try:
             process = self._context.Process(
                 target=_child_main,
-                args=(child_end, self.family_spec, self.settings.address_space_limit_mb),
+                args=(child_end, self.family_spec, self.settings.address_space_limit_mb, self.resources),
                 daemon=True,
             )
             process.start()
@@ -314,6 +327,12 @@ class _Slot:
         self.channel.close()
         _stop(self.process)
 
+    def retire(self) -> None:
+        """Stop an idle process the gentle way: it sees its channel close and runs the environments' `close`."""
+        self.channel.close()
+        self.process.join(timeout=RETIRE_GRACE_S)
+        _stop(self.process)
+
 
 def _stop(process: multiprocessing.process.BaseProcess) -> None:
     if process.is_alive():
@@ -342,7 +361,7 @@ def _exit_reason(exitcode: int | None) -> str:
 # --- inside the scoring process -------------------------------------------------------------------------------
 
 
-def _child_main(sock: socket.socket, family_spec: str, as_limit_mb: int | None) -> None:
+def _child_main(sock: socket.socket, family_spec: str, as_limit_mb: int | None, resources: Any) -> None:
     """Loop of a scoring process: say hello, then receive a job, run it, send its `Report`."""
     from rewardgym.worker import preload
     from rewardgym.worker.execution import FamilyExecutor, run_message
@@ -355,22 +374,26 @@ def _child_main(sock: socket.socket, family_spec: str, as_limit_mb: int | None) 
     if as_limit_mb is not None:
         limit = as_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    if preload.warm_executor is not None and preload.warm_family == family_spec:
-        executor = preload.warm_executor
-    else:
-        executor = FamilyExecutor.load(family_spec)
+    warm = preload.warm_executor
+    if warm is not None and preload.warm_family == family_spec and warm.resources == resources:
+        executor = warm
+    else:  # the fork server warmed another family, or with other resources (several pools in one process)
+        executor = FamilyExecutor.load(family_spec, resources)
     write_message(sock, b"hello")
-    while True:
-        try:
-            message = read_message(sock)
-        except (ChannelClosed, OSError):
-            return
-        if message is None:
-            return
-        try:
-            write_message(sock, run_message(executor, message, _rss_kb))
-        except OSError:  # the pool hung up (it is replacing or closing this process)
-            return
+    try:
+        while True:
+            try:
+                message = read_message(sock)
+            except (ChannelClosed, OSError):
+                return
+            if message is None:
+                return
+            try:
+                write_message(sock, run_message(executor, message, _rss_kb))
+            except OSError:  # the pool hung up (it is replacing or closing this process)
+                return
+    finally:
+        executor.close()  # the environments' `close`, when the process stops (a killed one cannot)
 
 
 def _rss_kb() -> int:

@@ -11,6 +11,7 @@ import logging
 import os
 
 from rewardgym.worker.execution import FamilyExecutor
+from rewardgym.worker.resources import handed_resources
 
 PRELOAD_ENV_VAR = "REWARDGYM_PRELOAD_FAMILY"
 
@@ -19,7 +20,7 @@ warm_family: str | None = os.environ.get(PRELOAD_ENV_VAR)
 
 if warm_family:
     try:
-        warm_executor = FamilyExecutor.load(warm_family)
+        warm_executor = FamilyExecutor.load(warm_family, handed_resources())
         warm_executor.warm_up()
     except Exception:  # noqa: BLE001 - a failure here must not kill the fork server; children load on their own
         logging.getLogger(__name__).exception("warm-up of family %s failed", warm_family)

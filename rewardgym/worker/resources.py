@@ -1,8 +1,9 @@
 """A family's resources (`Family.resources`) in a worker: started before the scoring processes, handed to them,
 stopped with the worker (docs/architecture.md, "Family resources").
 
-The value `FamilyResources.start` returns reaches the scoring processes through the environment variable below,
-set before the pool's fork server starts, so every scoring process (replacements included) sees the same one.
+The value `FamilyResources.start` returns reaches every scoring process (replacements included) with its start
+arguments (`ItemPool.resources`); the fork server's warm-up reads it from the environment variable below, set
+before the pool's fork server starts.
 """
 
 from __future__ import annotations

@@ -34,6 +34,9 @@ class Stamp(Environment[StampTask]):
         self.resources = resources
         self.table = Path(resources["table"]).read_text()
 
+    def close(self) -> None:
+        (Path(self.resources["table"]).parent / f"closed-{os.getpid()}").write_text("closed")
+
     def score(self, task: StampTask, completion: str) -> Score:
         return Score(1.0, details={"resources": self.resources, "table": self.table, "pid": os.getpid()})
 
