@@ -6,6 +6,8 @@ Python: N short solutions x 10 tests each, run
       no isolation at all;
   (c) by one ``docker run --rm --network none rewardgym/sandbox`` per solution, all its tests inside it
       (fewer solutions: each costs a container start).
+  (d) by SandboxPool over local supervisors under bubblewrap (the no-Docker mode: rewardgym_sandboxes.bwrap), one
+      per core, same jobs as (a), alternated with (a) in rounds (``--rounds``).
 C++: the same with one ``g++ -O2`` compile per solution (fewer solutions). Prints test executions/s and the
 ratios; writes bench/results/sandbox_throughput.json. ``--compare-image IMAGE`` also runs (a) with another
 sandbox image (an older supervisor, say) in the same run: ``pool_compare`` in the results.
@@ -31,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.common import save  # noqa: E402
 from rewardgym_sandboxes.manager import SandboxManager  # noqa: E402
-from rewardgym_sandboxes.pool import SandboxPool  # noqa: E402
+from rewardgym_sandboxes.pool import LocalSupervisors, SandboxPool  # noqa: E402
 
 TESTS = 10
 PYTHON = "/usr/bin/python3"
@@ -55,12 +57,14 @@ def rate(executions: int, ok: int, seconds: float) -> dict:
             "executions_per_s": round(executions / seconds, 1)}
 
 
-def run_pool(pool: SandboxPool, language: str, sources: list[str], workers: int) -> dict:
+def run_pool(pool: SandboxPool, language: str, sources: list[str], workers: int, first: int = 0) -> dict:
+    """``sources`` are solutions ``first``, ``first + 1``, ... (their expected outputs depend on the number)."""
     tests = [{"stdin": f"{t}\n"} for t in range(TESTS)]
 
     def one(k: int) -> int:
         result = pool.run({"language": language, "source": sources[k], "tests": tests}, 120)
-        return sum(r["verdict"] == "OK" and r["stdout"] == expected(k, t) for t, r in enumerate(result.get("tests", [])))
+        return sum(r["verdict"] == "OK" and r["stdout"] == expected(first + k, t)
+                   for t, r in enumerate(result.get("tests", [])))
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as ex:
         ok = sum(ex.map(one, range(len(sources))))
@@ -134,12 +138,46 @@ def run_pools(image: str, slots: int, sources: dict[str, list[str]]) -> tuple[di
     return out, isolation
 
 
+def run_pools_and_bwrap(image: str, slots: int, sources: dict[str, list[str]],
+                        rounds: int) -> tuple[dict[str, dict], dict[str, dict], dict]:
+    """(a) and (d) at the same time, alternated in ``rounds`` rounds over a share of the solutions each (the
+    machine's load changes by the minute): {language: summed rate} for each, and (a)'s isolation."""
+    a_out: dict[str, list[dict]] = {language: [] for language in sources}
+    d_out: dict[str, list[dict]] = {language: [] for language in sources}
+    with tempfile.TemporaryDirectory() as d:
+        manager = SandboxManager(slots, image, f"{d}/sockets").start()
+        manager.run_in_background()
+        local = LocalSupervisors(slots, bwrap=True)
+        try:
+            pools = {"a": SandboxPool(f"{d}/sockets"), "d": SandboxPool(local.socket_dir)}
+            for pool in pools.values():  # warm up the caches
+                pool.run({"language": "cpp", "source": cpp_solution(1), "tests": [{}]}, 60)
+                pool.run({"language": "python", "source": py_solution(1), "tests": [{}]}, 60)
+            for language, language_sources in sources.items():
+                size = -(-len(language_sources) // rounds)
+                for first in range(0, len(language_sources), size):
+                    share = language_sources[first:first + size]
+                    a_out[language].append(run_pool(pools["a"], language, share, slots, first))
+                    d_out[language].append(run_pool(pools["d"], language, share, slots, first))
+            isolation = pools["a"].info()[0]["isolation"]
+        finally:
+            local.stop()
+            manager.stop()
+    return ({k: _total(v) for k, v in a_out.items()}, {k: _total(v) for k, v in d_out.items()}, isolation)
+
+
+def _total(parts: list[dict]) -> dict:
+    total = rate(sum(p["executions"] for p in parts), sum(p["ok"] for p in parts), sum(p["seconds"] for p in parts))
+    return total | {"rounds_per_s": [p["executions_per_s"] for p in parts]}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--solutions", type=int, default=500, help="Python solutions for (a) and (b)")
     p.add_argument("--cpp-solutions", type=int, default=40, help="C++ solutions for (a) and (b)")
     p.add_argument("--docker-run", type=int, default=20, help="solutions per language for (c)")
     p.add_argument("--slots", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--rounds", type=int, default=4, help="(a) and (d) alternate in this many rounds")
     p.add_argument("--image", default="rewardgym/sandbox:latest")
     p.add_argument("--compare-image", default=None, help="also run (a) with this image (e.g. an older supervisor)")
     args = p.parse_args()
@@ -148,7 +186,7 @@ def main() -> None:
                      "image": args.image}
     sources = {"python": [py_solution(k) for k in range(args.solutions)],
                "cpp": [cpp_solution(k) for k in range(args.cpp_solutions)]}
-    pools, figures["isolation"] = run_pools(args.image, args.slots, sources)
+    pools, bwrap_pools, figures["isolation"] = run_pools_and_bwrap(args.image, args.slots, sources, args.rounds)
     compare = run_pools(args.compare_image, args.slots, sources)[0] if args.compare_image else {}
     if args.compare_image:
         figures["compare_image"] = args.compare_image
@@ -161,10 +199,14 @@ def main() -> None:
             "pool": a, "bare_subprocess": b, "docker_run_per_solution": c,
             "pool_over_bare": round(a["executions_per_s"] / b["executions_per_s"], 3),
             "pool_over_docker_run": round(a["executions_per_s"] / c["executions_per_s"], 2),
+            "bwrap_pool": (d := bwrap_pools[language]),
+            "bwrap_over_pool": round(d["executions_per_s"] / a["executions_per_s"], 3),
+            "bwrap_over_bare": round(d["executions_per_s"] / b["executions_per_s"], 3),
         }
         line = (f"{language}: (a) pool {a['executions_per_s']:.1f}/s ({a['ok']}/{a['executions']} ok)  "
                 f"(b) bare {b['executions_per_s']:.1f}/s  (c) docker run {c['executions_per_s']:.1f}/s "
-                f"({c['ok']}/{c['executions']} ok)  a/b {f['pool_over_bare']}  a/c {f['pool_over_docker_run']}")
+                f"({c['ok']}/{c['executions']} ok)  (d) bwrap {d['executions_per_s']:.1f}/s ({d['ok']} ok)  "
+                f"a/b {f['pool_over_bare']}  a/c {f['pool_over_docker_run']}  d/a {f['bwrap_over_pool']}")
         if language in compare:
             f["pool_compare"] = aa = compare[language]
             f["pool_over_pool_compare"] = round(a["executions_per_s"] / aa["executions_per_s"], 2)
