@@ -129,7 +129,7 @@ def _worker_processes(server) -> tuple[psutil.Process, list[psutil.Process]]:
 
 
 def test_killing_a_scoring_process_fails_only_its_item(toy_server):
-    items = [item("!sleep 0.2", str(n)) for n in range(20)]
+    items = [item(f"!sleep 0.2 {n}", str(n)) for n in range(20)]  # distinct: identical items are scored once
     with concurrent.futures.ThreadPoolExecutor(1) as pool, toy_server.client() as http:
         answer = pool.submit(http.post, "/score/toy_echo", json={"items": items})
         time.sleep(0.5)
@@ -143,7 +143,7 @@ def test_killing_a_scoring_process_fails_only_its_item(toy_server):
 
 
 def test_killing_the_worker_fails_in_flight_items_and_it_comes_back(toy_server):
-    items = [item("!sleep 0.3", str(n)) for n in range(20)]
+    items = [item(f"!sleep 0.3 {n}", str(n)) for n in range(20)]
     with concurrent.futures.ThreadPoolExecutor(1) as pool, toy_server.client() as http:
         answer = pool.submit(http.post, "/score/toy_echo", json={"items": items})
         time.sleep(0.5)
