@@ -13,6 +13,8 @@ bench/results/reward_wait.json.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import sys
 import time
@@ -22,7 +24,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Server, median, save  # noqa: E402
+from bench.common import RESULTS, Server, median, save  # noqa: E402
 from rewardgym.worker.execution import FamilyExecutor  # noqa: E402
 from rewardgym.worker.jobs import ScoreJob  # noqa: E402
 from rewardgym_client import RewardClient  # noqa: E402
@@ -105,7 +107,9 @@ def measure(env: str, family: str, groups: Groups, client: RewardClient, repeats
     if statuses["direct"] != statuses["gateway"]:
         raise RuntimeError(f"{env}: the gateway's statuses differ from the direct loop's")
     counts = {s: statuses["gateway"].count(s) for s in sorted(set(statuses["gateway"]))}
-    figures = {"items": len(statuses["direct"]), "direct_s": direct_s, "gateway_s": gateway_s,
+    figures = {"measured_at_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+               "load_average_1min_at_end": round(os.getloadavg()[0], 1),
+               "items": len(statuses["direct"]), "direct_s": direct_s, "gateway_s": gateway_s,
                "median_direct_s": median(direct_s), "median_gateway_s": median(gateway_s),
                "ratio": median(gateway_s) / median(direct_s), "statuses": counts}
     print(f"{env}: median direct {figures['median_direct_s']:.2f} s, client+gateway "
@@ -118,17 +122,26 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=64)
     parser.add_argument("--group", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--envs", default="math,python_stdio",
+                        help="a subset re-measures those and keeps the others' figures in the JSON")
     args = parser.parse_args()
-    cases: list[tuple[str, str, Callable[[int, int], Groups]]] = [("math", "math", math_groups),
-                                                                   ("python_stdio", "code", stdio_groups)]
-    server = Server("--families", "math,code")
+    cases: list[tuple[str, str, Callable[[int, int], Groups]]] = [
+        case for case in [("math", "math", math_groups), ("python_stdio", "code", stdio_groups)]
+        if case[0] in args.envs.split(",")]
+    server = Server("--families", ",".join(sorted({family for _, family, _ in cases})))
     try:
         with RewardClient(server.url) as client:
             figures = {env: measure(env, family, make(args.prompts, args.group), client, args.repeats)
                        for env, family, make in cases}
     finally:
         server.stop()
-    path = save("reward_wait", {"prompts": args.prompts, "group": args.group, "repeats": args.repeats, **figures})
+    previous = RESULTS / "reward_wait.json"
+    kept = {}
+    if previous.exists():
+        old = json.loads(previous.read_text())
+        kept = {env: old[env] for env in ("math", "python_stdio") if env in old and env not in figures}
+    path = save("reward_wait", {"prompts": args.prompts, "group": args.group, "repeats": args.repeats, **kept,
+                                **figures})
     print(f"saved {path}")
 
 
