@@ -277,7 +277,7 @@ class SessionService:
     async def run(self, job: StepJob, env: str, what: str) -> dict[str, Any]:
         """Run one step in the pool under the scoring deadline; a failed step raises and changes nothing."""
         deadline = item_deadline_s(None, self.scorer.catalogue[env])
-        outcome = await self.pool.run(job, deadline)
+        outcome = await self.pool.submit(job, deadline)
         if outcome.status is Status.OK:
             return outcome.value
         message = outcome.value.get("message", "")
