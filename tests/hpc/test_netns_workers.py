@@ -1,5 +1,6 @@
 """Several nodes, simulated: TCP workers each in a network namespace of its own, reached over a veth pair on a
-private range this test creates and removes (nothing else is contacted), with the shared token. One node is lost
+private range this test creates and removes (an `unreachable` route holds the whole range meanwhile, so nothing
+else is contacted, even after a node is gone), with the shared token. One node is lost
 mid-batch (its worker killed, its namespace torn down): no item is lost, the rest go to the other nodes. Two
 workers of one family, one stopped mid-batch of 2,000: 2,000 results, none lost, none error."""
 
@@ -92,6 +93,9 @@ def nodes(tmp_path):
     token_file = tmp_path / "worker.token"
     write_token_file(str(token_file))
     made: list[Node] = []
+    # While the test runs, the range is unreachable but through its veth pairs: once a node is torn down, packets
+    # to it fail at once here instead of following the default route off this machine.
+    _ip("route", "add", "unreachable", f"{SUBNET}.0.0/16")
     try:
         for index in range(3):
             made.append(make_node(index + 1, tag, token_file, tmp_path))
@@ -101,6 +105,7 @@ def nodes(tmp_path):
     finally:
         for node in made:
             node.kill()
+        _ip("route", "del", "unreachable", f"{SUBNET}.0.0/16")
     leftover = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert f"rg{tag}" not in leftover
 
@@ -125,6 +130,15 @@ def _gateway(tmp_path: Path, urls: list[str], token_file: Path):
     return start_server(tmp_path, *args)
 
 
+def _results(futures) -> list[dict]:
+    out = []
+    for future in futures:
+        response = future.result()
+        assert response.status_code == 200, (response.status_code, response.text[:500])
+        out += response.json()["results"]
+    return out
+
+
 def _items(prefix: str, count: int, sleep_every: int = 0) -> list[dict]:
     return [{"task": {"answer": str(n)}, "id": f"{prefix}{n}",
              "completion": "!sleep 0.02" if sleep_every and n % sleep_every == 0 else str(n)} for n in range(count)]
@@ -140,11 +154,11 @@ def test_a_node_lost_mid_batch_loses_no_item_and_the_others_take_its_share(tmp_p
             futures = [pool.submit(http.post, "/score/toy_echo", json=batch) for batch in batches]
             time.sleep(1.0)  # every node is busy with some of these
             made[0].kill()
-            results = [r for future in futures for r in future.result().json()["results"]]
+            results = _results(futures)
             shares = items_per_worker(http.get("/metrics").text)
             after = [pool.submit(http.post, "/score/toy_echo", json={"items": _items(f"a{b}-", 40)})
                      for b in range(6)]
-            results_after = [r for future in after for r in future.result().json()["results"]]
+            results_after = _results(after)
             shares_after = items_per_worker(http.get("/metrics").text)
     finally:
         stop_server(server)
@@ -166,7 +180,7 @@ def test_two_workers_one_stopped_mid_batch_of_2000(tmp_path, nodes):
                        for r in range(20)]
             time.sleep(1.0)
             os.killpg(pair[1].process.pid, signal.SIGTERM)  # stopped, as a worker whose step ends
-            results = [r for future in futures for r in future.result().json()["results"]]
+            results = _results(futures)
             shares = items_per_worker(http.get("/metrics").text)
     finally:
         stop_server(server)
