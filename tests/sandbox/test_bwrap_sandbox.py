@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import secrets
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,37 @@ def test_the_isolation_in_force(supervisor):
     assert iso["uid"] == supervisor.uid and iso["source_private"] is True, iso
     assert "/tmp" in iso["private_tmp"], iso
     assert os.path.exists(supervisor.view("/opt/rewardgym-supervisor"))
+
+
+UNPRIVILEGED = """
+import json, sys
+sys.path.insert(0, {sandboxes!r})
+from rewardgym_sandboxes.pool import LocalSupervisors, SandboxPool
+local = LocalSupervisors(1, bwrap=True)
+try:
+    source = "import os\\nprint(os.getuid(), os.path.exists({decoy!r}), os.path.exists('/work'), os.listdir('/tmp'))"
+    result = SandboxPool(local.socket_dir).run({{"language": "python", "source": source, "tests": [{{}}]}}, 60)
+    print(json.dumps(result))
+finally:
+    local.stop()
+"""
+
+
+def test_an_unprivileged_user_gets_the_same_file_isolation(tmp_path):
+    """As a user without root (an HPC user), bwrap maps that user into a user namespace: no host file either."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o777)
+    decoy = Path(f"/tmp/rg-decoy-{secrets.token_hex(4)}")
+    decoy.write_text("answer")
+    decoy.chmod(0o644)
+    script = UNPRIVILEGED.format(sandboxes=str(REPO / "sandboxes"), decoy=str(decoy))
+    try:
+        done = subprocess.run(["runuser", "-u", "nobody", "--", "env", f"HOME={home}", f"TMPDIR={home}",
+                               "/usr/bin/python3", "-c", script], capture_output=True, text=True, timeout=120)
+    finally:
+        decoy.unlink()
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    uid, decoy_seen, work_seen, tmp = result["tests"][0]["stdout"].split(" ", 3)
+    assert (uid, decoy_seen, work_seen) == (str(pwd.getpwnam("nobody").pw_uid), "False", "False"), result
+    assert result["isolation"]["seccomp"] and result["isolation"]["no_new_privs"], result
