@@ -25,7 +25,7 @@ def test_bio_image_has_the_pinned_biopython_offline(built_images: list[str]) -> 
 def test_bio_docker_runtime_matches_the_local_runtime(built_images: list[str], tmp_path) -> None:
     owner = f"pytest-{uuid.uuid4().hex[:8]}"
     in_docker = start_server(tmp_path, "--runtime", "docker", "--image", BIO_IMAGE, "--owner", owner,
-                             ready_timeout=180)
+                             "--admin-token", "test-admin-token", ready_timeout=180)
     local = start_server(tmp_path, "--families", "bio", "--processes", "2")
     try:
         with in_docker.client(timeout=120) as docker_http, local.client(timeout=120) as local_http:
