@@ -41,8 +41,8 @@ class RunningServer:
 
 
 def start_server(tmp_path: Path, *args: str, ready_timeout: float = 90,
-                 headers: dict[str, str] | None = None) -> RunningServer:
-    """`rewardgym serve *args` on a free loopback port, once `/readyz` (asked with `headers`) says ready."""
+                 headers: dict[str, str] | None = None, ready_path: str = "/readyz") -> RunningServer:
+    """`rewardgym serve *args` on a free loopback port, once `ready_path` (asked with `headers`) answers 200."""
     port = free_port()
     log_path = tmp_path / f"server-{port}.log"
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
@@ -56,7 +56,7 @@ def start_server(tmp_path: Path, *args: str, ready_timeout: float = 90,
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
         try:
-            if httpx.get(server.url + "/readyz", timeout=2, headers=headers).status_code == 200:
+            if httpx.get(server.url + ready_path, timeout=2, headers=headers).status_code == 200:
                 return server
         except httpx.TransportError:
             pass

@@ -62,18 +62,22 @@ def install_admin_routes(app: FastAPI, router: "Router", runtime: DockerRuntime,
             for spec in runtime.images
         ]})
 
-    @app.post("/v1/images", tags=["admin"], status_code=201)
+    @app.post("/v1/images", tags=["admin"], status_code=201, openapi_extra={"requestBody": {  # parsed by hand
+        "required": True, "content": {"application/json": {"schema": ImageRegistration.model_json_schema()}}}})
     async def register_image(request: Request) -> Response:
         authorize(request)
         try:
             registration = ImageRegistration.model_validate(await read_json(request, MAX_ADMIN_BODY_BYTES))
+            spec = ImageSpec(**registration.model_dump())
         except ValidationError as exc:
             raise HTTPProblem(422, describe_validation_error(exc, "image registration")) from exc
+        except ValueError as exc:  # ImageSpec's own checks (e.g. whitespace in the name): was a 500
+            raise HTTPProblem(422, str(exc)) from exc
         if any(spec.image == registration.image for spec in runtime.images):
             raise HTTPProblem(409, f"Image {registration.image} is already registered")
         existing = set(router.catalogue)
         try:
-            handles = await runtime.add_image(ImageSpec(**registration.model_dump()))
+            handles = await runtime.add_image(spec)
         except DockerRuntimeError as exc:
             raise HTTPProblem(422, f"Image {registration.image} could not be registered: {exc}") from exc
         names = sorted({env.name for handle in handles for env in handle.envs})

@@ -38,6 +38,7 @@ from rewardgym.protocol import (
     parse_score_request,
 )
 from rewardgym.server.admin import install_admin_routes
+from rewardgym.server.openapi_errors import document_errors
 from rewardgym.server.openrlhf import OpenRLHFRoute
 from rewardgym.server.dashboard import PAGE as DASHBOARD_PAGE
 from rewardgym.server.router import Router
@@ -279,5 +280,5 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             schema = dict(schema)
             schemas.update(schema.pop("$defs", {}))
             schemas[name] = schema
-        app.openapi_schema = document
+        app.openapi_schema = document_errors(document)
     return app.openapi_schema

@@ -273,9 +273,9 @@ class ItemPool:
                 raise TimeoutError(f"no hello from the new scoring process within {START_TIMEOUT_S:g} s")
         except BaseException as exc:
             parent_end.close()
-            await asyncio.to_thread(_stop, process)
+            exitcode = await asyncio.to_thread(_stop, process)
             if isinstance(exc, ChannelClosed):
-                raise RuntimeError(f"the new scoring process exited ({_exit_reason(process.exitcode)})") from exc
+                raise RuntimeError(f"the new scoring process exited ({_exit_reason(exitcode)})") from exc
             raise
         return _Slot(process, channel)
 
@@ -334,10 +334,16 @@ class _Slot:
         _stop(self.process)
 
 
-def _stop(process: multiprocessing.process.BaseProcess) -> None:
+def _stop(process: multiprocessing.process.BaseProcess) -> int | None:
+    """Kill it if alive, reap it, and release its pipes now (a fork-server process holds two in this worker until
+    the object is collected, which a killed one's was not: a worker leaked two descriptors per kill). Its exit code."""
     if process.is_alive():
         process.kill()
     process.join(timeout=2)
+    exitcode = process.exitcode
+    if exitcode is not None:
+        process.close()
+    return exitcode
 
 
 def _failed(status: Status, message: str, started: float, exc: BaseException | None = None) -> Outcome:

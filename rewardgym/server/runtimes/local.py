@@ -90,10 +90,15 @@ class LocalRuntime(Runtime):
     async def _supervise(self, handle: WorkerHandle) -> None:
         """Start the worker, wait until ready, watch it, and start it again whenever it exits or stops answering."""
         backoff = 0.5
+        # A worker's own TMPDIR, emptied whenever it exits: a killed worker cannot clean up after itself
+        # (multiprocessing's listener directory, its sandboxes' scratch), and a restart must not inherit that.
+        tmp = os.path.join(self.socket_dir, f"tmp-{os.path.basename(handle.uds or handle.name)}")
         while not self._stopping:
+            shutil.rmtree(tmp, ignore_errors=True)
+            os.makedirs(tmp, mode=0o700)
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "rewardgym.worker", "--family", handle.name, "--socket", handle.uds or "",
-                "--processes", str(self.processes), preexec_fn=_die_with_parent,
+                "--processes", str(self.processes), preexec_fn=_die_with_parent, env={**os.environ, "TMPDIR": tmp},
             )
             self._procs[handle.name] = proc
             try:

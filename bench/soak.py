@@ -1,0 +1,268 @@
+"""Soak with faults: N clients send normal and hostile items to every environment while scoring processes and
+workers are killed at random; nothing may be lost, no normal verdict may change, nothing may hang, and the server's
+resources must come back to where they started.
+
+    python bench/soak.py --minutes 10                 # the benchmark (docs/benchmarks.md)
+    python bench/soak.py --minutes 1 --out /tmp/x.json  # what tests/test_soak.py runs
+
+Normal items are each environment's catalogue example (a right answer), a wrong answer and an empty completion;
+their expected verdicts are what the same server answers while quiet, before any fault. Under faults a normal item
+may come back `error`/`timeout` with reward null (its scoring process or worker was killed: honest, counted
+apart), never with another reward. Hostile items (huge exponents, code that loops, forks, floods output or eats
+memory, huge action lists) must get a result whose reward is 0 or null. Malformed, oversize and unknown-environment
+requests must get their 4xx. The runner is a child subreaper, so a process the server leaks stays countable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import itertools
+import json
+import math
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import percentile, save  # noqa: E402
+from bench.soak_faults import FaultInjector, Resources, reap_orphans, server_tree  # noqa: E402
+from bench.soak_items import (ITEM_DEADLINE_S, SoakItem, hostile_items, malformed_requests,  # noqa: E402
+                              normal_items)
+
+FAMILIES = "math,code,games"
+PROCESSES = 2
+MAX_ITEMS = 6
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def become_subreaper() -> None:
+    """Orphans of the server tree (e.g. a sandbox outliving its killed worker) are re-parented to us, not init."""
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+class Tally:
+    """Counts shared by the client threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: Counter = Counter()
+        self.statuses: Counter = Counter()
+        self.latencies: list[float] = []
+        self.problems: list[str] = []
+
+    def add(self, key: str, n: int = 1) -> None:
+        with self.lock:
+            self.counts[key] += n
+
+    def problem(self, text: str) -> None:
+        with self.lock:
+            self.counts["problems"] += 1
+            if len(self.problems) < 50:
+                self.problems.append(text[:500])
+
+
+def expected_verdicts(http: httpx.Client, items: list[SoakItem]) -> list[SoakItem]:
+    """Score each normal item on the quiet server; keep those with a verdict (not null), with it as expected."""
+    kept = []
+    for env in sorted({item.env for item in items}):
+        of_env = [item for item in items if item.env == env]
+        results = http.post(f"/score/{env}", json={"items": [item.body(item.label) for item in of_env],
+                                                   "timeout_s": ITEM_DEADLINE_S}).json()["results"]
+        kept += [item.with_expected(r["status"], r["reward"]) for item, r in zip(of_env, results)
+                 if r["reward"] is not None]
+    return kept
+
+
+def check_results(tally: Tally, batch: list[SoakItem], results: list[dict[str, Any]], ids: list[str]) -> None:
+    if [r.get("id") for r in results] != ids:
+        tally.problem(f"lost or reordered items: sent {ids}, got {[r.get('id') for r in results]}")
+        tally.add("items_lost", abs(len(ids) - len(results)) or 1)
+        return
+    for item, result in zip(batch, results):
+        status, reward = result["status"], result["reward"]
+        with tally.lock:
+            tally.statuses[status] += 1
+        tally.add("items")
+        if item.expected is None:  # hostile: any honest result, never a positive reward
+            tally.add("hostile_items")
+            if reward not in (0, 0.0, None):
+                tally.problem(f"hostile item {item.label} got reward {reward} ({status})")
+        elif (status, reward) == item.expected or (reward is not None and (status, reward) == (
+                item.expected[0], pytest_approx(reward, item.expected[1]))):
+            tally.add("normal_as_expected")
+        elif reward is None and status in ("error", "timeout"):
+            tally.add("normal_null_under_faults")
+        else:
+            tally.add("wrong_verdicts")
+            tally.problem(f"{item.label}: expected {item.expected}, got {(status, reward)}: {result['details']}")
+
+
+def pytest_approx(got: float, expected: float) -> float:
+    """`expected` when `got` equals it up to float noise, else `got` (so the tuple comparison fails)."""
+    return expected if math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12) else got
+
+
+def worker_was_down(answer: httpx.Response) -> bool:
+    """A task is validated by its worker: while that restarts, the answer is 503, or an honest `error` item."""
+    if answer.status_code == 503:
+        return True
+    body = answer.json() if answer.status_code == 200 else {}
+    return body.get("status") == "error" and body.get("reward") is None
+
+
+def post(http: httpx.Client, tally: Tally, what: str, path: str, **kwargs: Any) -> httpx.Response | None:
+    """POST, counting a request that outlives the hang bound (the client's timeout) as a hang."""
+    try:
+        return http.post(path, **kwargs)
+    except httpx.TimeoutException:
+        tally.add("hangs")
+        tally.problem(f"{what} hung past {http.timeout.read} s")
+    except httpx.TransportError as exc:
+        tally.problem(f"{what}: {exc!r}")
+    return None
+
+
+def send_malformed(http: httpx.Client, tally: Tally, request: tuple[str, bytes, int]) -> None:
+    path, content, expected_status = request
+    answer = post(http, tally, f"malformed request to {path}", path, content=content,
+                  headers={"content-type": "application/json"})
+    if answer is None:
+        return
+    tally.add("malformed_requests")
+    if answer.status_code != expected_status and not worker_was_down(answer):
+        tally.problem(f"malformed request to {path}: expected {expected_status}, got "
+                      f"{answer.status_code} {answer.text[:200]}")
+
+
+def client_loop(url: str, pool: dict[str, list[SoakItem]], stop: threading.Event, tally: Tally, seed: int,
+                hang_s: float) -> None:
+    rng = random.Random(seed)
+    malformed = malformed_requests(MAX_BODY_BYTES)
+    envs = sorted(pool)
+    with httpx.Client(base_url=url, timeout=hang_s) as http:
+        for n in itertools.count():
+            if stop.is_set():
+                return
+            if rng.random() < 0.08:
+                send_malformed(http, tally, rng.choice(malformed))
+                continue
+            env = rng.choice(envs)
+            batch = [rng.choice(pool[env]) for _ in range(rng.randint(1, MAX_ITEMS))]
+            ids = [f"{seed}-{n}-{i}" for i in range(len(batch))]
+            tally.add("requests")
+            started = time.monotonic()
+            answer = post(http, tally, f"/score/{env} with {len(batch)} items", f"/score/{env}", json={
+                "items": [item.body(i) for item, i in zip(batch, ids)], "timeout_s": ITEM_DEADLINE_S})
+            if answer is None:
+                continue
+            with tally.lock:
+                tally.latencies.append(time.monotonic() - started)
+            tally.add(f"http_{answer.status_code}")
+            if answer.status_code == 200:
+                check_results(tally, batch, answer.json()["results"], ids)
+            elif answer.status_code not in (429, 503):
+                tally.problem(f"/score/{env}: {answer.status_code} {answer.text[:300]}")
+
+
+def run(minutes: float, clients: int, fault_every_s: float, seed: int) -> dict[str, Any]:
+    from bench.common import Server
+
+    become_subreaper()
+    tmp = Path(tempfile.mkdtemp(prefix="rewardgym-soak-"))
+    os.environ["TMPDIR"] = str(tmp)  # the server's temp files land here, where they can be counted
+    server = Server("--families", FAMILIES, "--processes", str(PROCESSES), "--max-body-bytes", str(MAX_BODY_BYTES),
+                    "--max-queued-items", "2000")
+    try:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            catalogue = http.get("/v1/envs").json()["envs"]
+            normal = expected_verdicts(http, normal_items(catalogue))
+            pool: dict[str, list[SoakItem]] = {}
+            for item in normal + hostile_items(catalogue):
+                pool.setdefault(item.env, []).append(item)
+            for env, items in pool.items():  # warm-up: every scoring process and sandbox slot used once
+                http.post(f"/score/{env}", json={"items": [item.body(str(n)) for n, item in enumerate(items)],
+                                                 "timeout_s": ITEM_DEADLINE_S})
+        # The gateway's own budget for a request: the item deadline times the rounds it may queue behind, plus slack.
+        rounds = math.ceil(clients * MAX_ITEMS / PROCESSES)
+        hang_s = ITEM_DEADLINE_S * rounds + 30
+        time.sleep(3)
+        before = Resources.measure(server.process.pid, tmp)
+        tally, stop = Tally(), threading.Event()
+        injector = FaultInjector(server.process.pid, server.url, random.Random(seed), fault_every_s)
+        threads = [threading.Thread(target=client_loop, args=(server.url, pool, stop, tally, seed * 100 + n, hang_s))
+                   for n in range(clients)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        injector.start()
+        time.sleep(minutes * 60)
+        injector.stop()
+        stop.set()
+        for thread in threads:
+            thread.join(hang_s + 5)
+        elapsed = time.monotonic() - started
+        after = Resources.settle(server.process.pid, tmp, before, server.url)
+    finally:
+        server.stop()
+    reap_orphans(-1)
+    leftovers = [p.pid for p in server_tree(os.getpid())[1:]]
+    resource_problems = before.compare(after)
+    if leftovers:
+        resource_problems.append(f"processes left after the server stopped: {leftovers}")
+    counts = dict(tally.counts)
+    failed = (counts.get("problems", 0) + counts.get("hangs", 0) + counts.get("wrong_verdicts", 0)
+              + counts.get("items_lost", 0) + len(resource_problems)) > 0 or counts.get("items", 0) == 0
+    return {
+        "minutes": minutes, "clients": clients, "families": FAMILIES, "processes_per_family": PROCESSES,
+        "item_deadline_s": ITEM_DEADLINE_S, "hang_bound_s": hang_s, "elapsed_s": round(elapsed, 1),
+        "normal_items_in_pool": len(normal), "items_per_s": round(counts.get("items", 0) / elapsed, 2),
+        "counts": counts, "statuses": dict(tally.statuses), "faults": injector.counts(),
+        "latency_s": {"p50": round(percentile(tally.latencies, 50), 3) if tally.latencies else None,
+                      "p99": round(percentile(tally.latencies, 99), 3) if tally.latencies else None,
+                      "max": round(max(tally.latencies), 3) if tally.latencies else None},
+        "resources": {"before": before.as_dict(), "after": after.as_dict(), "problems": resource_problems,
+                      "tolerance": Resources.TOLERANCE},
+        "problems": tally.problems, "passed": not failed,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--fault-every-s", type=float, default=3.0, help="mean seconds between faults")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="JSON path (default bench/results/soak.json)")
+    args = parser.parse_args()
+    figures = run(args.minutes, args.clients, args.fault_every_s, args.seed)
+    if args.out is None:
+        path = save("soak", figures)
+    else:
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        path = args.out
+    counts = figures["counts"]
+    print(f"{figures['elapsed_s']} s, {args.clients} clients: {counts.get('requests', 0)} requests, "
+          f"{counts.get('items', 0)} items ({figures['items_per_s']} items/s), statuses {figures['statuses']}")
+    print(f"normal items: {counts.get('normal_as_expected', 0)} as on the quiet server, "
+          f"{counts.get('normal_null_under_faults', 0)} null under faults, {counts.get('wrong_verdicts', 0)} wrong; "
+          f"hostile {counts.get('hostile_items', 0)}; malformed {counts.get('malformed_requests', 0)}; "
+          f"hangs {counts.get('hangs', 0)}; lost {counts.get('items_lost', 0)}")
+    print(f"faults {figures['faults']}; latency {figures['latency_s']}")
+    print(f"resources before {figures['resources']['before']} after {figures['resources']['after']}")
+    for problem in figures["problems"] + figures["resources"]["problems"]:
+        print("  problem:", problem)
+    print(f"{'PASS' if figures['passed'] else 'FAIL'} ({path})")
+    return 0 if figures["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
