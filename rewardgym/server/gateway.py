@@ -92,6 +92,25 @@ class Gateway:
         return json_response({"ready": ready, "workers": workers, "missing": missing, "isolation": isolation},
                              200 if ready else 503)
 
+    async def live_stats(self) -> Response:
+        """Items/s, status mix and latency per environment over the last minutes; workers; recent failures."""
+        catalogue = {name: {"family": info.family, "version": info.version, "status": self.router.status(name),
+                            "replicas": len(self.router.routes.get(name, []))}
+                     for name, info in sorted(self.router.catalogue.items())}
+        workers = [{"name": h.name, "family": h.family, "state": h.state, "processes": h.processes,
+                    "inflight_items": h.inflight_items, "queued_items": max(0, h.inflight_items - h.processes),
+                    "restarts": h.restarts, "last_error": (h.last_error or "")[:300]}
+                   for h in self.router.handles()]
+        return json_response({**self.stats.snapshot(), "catalogue": catalogue, "workers": workers})
+
+    async def dashboard(self) -> HTMLResponse:
+        return HTMLResponse(DASHBOARD_PAGE)
+
+    async def home(self) -> HTMLResponse:
+        return HTMLResponse('<!doctype html><meta charset="utf-8"><title>rewardgym</title><h1>rewardgym</h1>'
+                            '<ul><li><a href="/dashboard">dashboard</a></li><li><a href="/docs">API docs</a></li>'
+                            '<li><a href="/v1/envs">environments</a></li></ul>')
+
     async def metrics_text(self) -> Response:
         self.metrics.observe_workers(self.router.handles())
         return Response(self.metrics.render(), media_type=self.metrics.content_type)
