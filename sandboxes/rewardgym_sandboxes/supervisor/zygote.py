@@ -36,6 +36,17 @@ LAUNCHER_ENV = {"PATH": SANDBOX_PATH, "LANG": "C.UTF-8"}  # what an exec'd zygot
 log = logging.getLogger("sandbox.supervisor")
 
 
+
+def read_diagnostics(fd: int) -> bytes:
+    """Up to 4 KB of what a helper process wrote to its diagnostics pipe `fd`, without blocking."""
+    if fd < 0:
+        return b""
+    os.set_blocking(fd, False)
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return b""
+
 class ZygoteError(Exception):
     """The zygote did not start a test process as expected: fall back to fork + exec."""
 
@@ -180,13 +191,7 @@ class PythonZygote:
 
     def diagnostics(self) -> bytes:
         """What the zygote wrote to stdout/stderr (nothing, normally), non-blocking."""
-        if self._diag_r < 0:
-            return b""
-        os.set_blocking(self._diag_r, False)
-        try:
-            return os.read(self._diag_r, 4096)
-        except OSError:
-            return b""
+        return read_diagnostics(self._diag_r)
 
     def close(self) -> None:
         """Kill the zygote (its pidfd: never another process) and reap it."""
@@ -326,13 +331,8 @@ class ZygoteLauncher:
         return pid
 
     def diagnostics(self) -> bytes:
-        if self._diag_r < 0:
-            return b""
-        os.set_blocking(self._diag_r, False)
-        try:
-            return os.read(self._diag_r, 4096)
-        except OSError:
-            return b""
+        """What the launcher wrote to stdout/stderr (nothing, normally), non-blocking."""
+        return read_diagnostics(self._diag_r)
 
     def stop(self) -> None:
         """Kill the launcher (its pidfd: never another process) and reap it."""
