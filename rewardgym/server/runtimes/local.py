@@ -32,6 +32,15 @@ def _die_with_parent() -> None:
         pass
 
 
+def _kill_group(pgid: int) -> None:
+    """SIGKILL what is left of a worker's process group once the worker is gone: a killed worker's fork server,
+    resource tracker or scoring processes could otherwise outlive it (the soak found orphans that never exit)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 class LocalRuntime(Runtime):
     def __init__(self, families: list[str], processes: int | None = None, socket_dir: str | None = None) -> None:
         super().__init__()
@@ -67,6 +76,8 @@ class LocalRuntime(Runtime):
             except asyncio.TimeoutError:
                 proc.kill()
                 await proc.wait()
+        for proc in self._procs.values():
+            _kill_group(proc.pid)
         for handle in self.handles:
             await handle.close()
         if self._own_socket_dir:
@@ -99,6 +110,7 @@ class LocalRuntime(Runtime):
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "rewardgym.worker", "--family", handle.name, "--socket", handle.uds or "",
                 "--processes", str(self.processes), preexec_fn=_die_with_parent, env={**os.environ, "TMPDIR": tmp},
+                start_new_session=True,  # its own group, so what it leaves behind when killed can be killed too
             )
             self._procs[handle.name] = proc
             try:
@@ -111,6 +123,7 @@ class LocalRuntime(Runtime):
             if proc.returncode is None:
                 proc.kill()
             returncode = await proc.wait()
+            _kill_group(proc.pid)
             if self._stopping:
                 return
             await self.mark_down(handle, f"{reason} (exit status {returncode}); restarting in {backoff:.1f} s")
