@@ -23,7 +23,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Server, median, save  # noqa: E402
+from bench.common import tree_cpu_s, Server, median, save  # noqa: E402
 from rewardgym.registry import load_family  # noqa: E402
 from rewardgym.sdk import task_rng  # noqa: E402
 from rewardgym.worker.execution import FamilyExecutor  # noqa: E402
@@ -69,18 +69,6 @@ def gateway_batch(url: str, env_name: str, items: list[dict]) -> float:
     return len(items) / elapsed
 
 
-def server_cpu_s(server: Server) -> float:
-    """CPU seconds used so far by the gateway and every process below it (worker, scoring processes)."""
-    root = psutil.Process(server.process.pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-            total += times.user + times.system + times.children_user + times.children_system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -114,9 +102,9 @@ def main() -> None:
                 rate, cpu = direct_loop(executor, name, batch)
                 direct_runs.append(rate)
                 direct_cpu_ms.append(cpu)
-                cpu_before = server_cpu_s(server)
+                cpu_before = tree_cpu_s(server)
                 gateway_runs.append(gateway_batch(server.url, name, batch))
-                cpu_ms.append(1000 * (server_cpu_s(server) - cpu_before) / len(batch))
+                cpu_ms.append(1000 * (tree_cpu_s(server) - cpu_before) / len(batch))
             direct, gateway = median(direct_runs), median(gateway_runs)
             rows[name] = {"direct_items_per_s": [round(r, 1) for r in direct_runs],
                           "gateway_items_per_s": [round(r, 1) for r in gateway_runs],

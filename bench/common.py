@@ -76,3 +76,18 @@ def save(name: str, figures: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **figures}, indent=2) + "\n")
     return path
+
+
+def tree_cpu_s(server: Server) -> float:
+    """User + system CPU seconds of the server process and every descendant (reaped children included)."""
+    import psutil
+
+    root = psutil.Process(server.process.pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total

@@ -19,25 +19,12 @@ import time
 from pathlib import Path
 
 import httpx
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Server, median, save  # noqa: E402
+from bench.common import tree_cpu_s, Server, median, save  # noqa: E402
 from bench.math_throughput import mixed_items  # noqa: E402
 
-
-def tree_cpu_s(server: Server) -> float:
-    """User + system CPU seconds of the server process and every descendant (reaped children included)."""
-    root = psutil.Process(server.process.pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system + times.children_user + times.children_system
-    return total
 
 
 def batch(server: Server, items: list[dict]) -> tuple[float, float]:
