@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rewardgym import json_codec
 from rewardgym.text import replace_lone_surrogates
 
 log = logging.getLogger("rewardgym.http")
@@ -66,7 +67,7 @@ def parse_json(body: bytes) -> Any:
     if not body:
         raise HTTPProblem(422, "Expected a JSON body, got an empty one")
     try:
-        return json.loads(body)
+        return json_codec.loads(body, json.loads)
     except RecursionError as exc:
         raise HTTPProblem(422, "Expected a JSON body, got one nested deeper than the parser's limit") from exc
     except ValueError as exc:  # bad UTF-8, bad JSON, an integer past Python's digit limit
@@ -79,6 +80,10 @@ def json_response(content: Any, status: int = 200, headers: dict[str, str] | Non
 
 def encode_json(content: Any) -> bytes:
     """UTF-8 JSON of `content`. A lone UTF-16 surrogate (legal in a str, not in UTF-8) becomes U+FFFD."""
+    return json_codec.dumps(content, _encode_json_slowly)
+
+
+def _encode_json_slowly(content: Any) -> bytes:
     text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     try:
         return text.encode()

@@ -53,9 +53,13 @@ class ProcessChannel:
 
     def send(self, message: bytes) -> None:
         """Queue `message` for the process; never blocks. Raises `ChannelClosed` if it has hung up."""
+        self.send_many([message])
+
+    def send_many(self, messages: list[bytes]) -> None:
+        """Queue `messages`, in order, with one write: the process reads them one by one."""
         if self._closed is not None:
             raise self._closed
-        data = HEADER.pack(len(message)) + message
+        data = b"".join(HEADER.pack(len(message)) + message for message in messages)
         if self._outbox:
             self._outbox += data
             return
@@ -70,15 +74,21 @@ class ProcessChannel:
             self._outbox += memoryview(data)[sent:]
             self._loop.add_writer(self._fd, self._flush)
 
-    async def receive(self, deadline: float) -> bytes | None:
-        """The next message, or None once the monotonic `deadline` has passed. Raises `ChannelClosed` at EOF."""
+    async def receive(self, deadline: float, linger_s: float = 0.0) -> bytes | None:
+        """The next message, or None once the monotonic `deadline` has passed. Raises `ChannelClosed` at EOF.
+
+        `linger_s`: when nothing has arrived yet, first stop watching the socket for that long (never past
+        `deadline`) and read what came meanwhile. The caller lingers when the process holds enough work not to run
+        dry: its results then pile up unseen instead of waking this process once each."""
+        if linger_s > 0:
+            message = self.poll()
+            if message is not None:
+                return message
+            await self._linger(min(linger_s, deadline - time.monotonic()))
         while True:
-            if not self._messages and self._closed is None:
-                self._pump()
-            if self._messages:
-                return self._messages.popleft()
-            if self._closed is not None:
-                raise self._closed
+            message = self.poll()
+            if message is not None:
+                return message
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -89,6 +99,26 @@ class ProcessChannel:
             finally:
                 timer.cancel()
                 self._waiter = None
+
+    def poll(self) -> bytes | None:
+        """The next message if it has already arrived, without waiting. Raises `ChannelClosed` at EOF."""
+        if not self._messages and self._closed is None:
+            self._pump()
+        if self._messages:
+            return self._messages.popleft()
+        if self._closed is not None:
+            raise self._closed
+        return None
+
+    async def _linger(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self._loop.remove_reader(self._fd)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            if self._fd >= 0:
+                self._loop.add_reader(self._fd, self._on_readable)
 
     def close(self) -> None:
         if self._closed is None:
@@ -161,31 +191,43 @@ class ProcessChannel:
 # --- the scoring process's end (blocking) -----------------------------------------------------------------------
 
 
-def read_message(sock: socket.socket) -> bytes | None:
-    """The next message, or None when the pool has closed its end."""
-    header = _read_exactly(sock, HEADER.size)
-    if header is None:
-        return None
-    (size,) = HEADER.unpack(header)
-    if size > MAX_MESSAGE_BYTES:
-        raise ChannelClosed(f"Expected a message of at most {MAX_MESSAGE_BYTES} bytes, got a header announcing {size}")
-    message = _read_exactly(sock, size)
-    if message is None:
-        return None
-    return message
+class FrameReader:
+    """Reads messages from a blocking socket through a buffer: when the pool sends several jobs at once, they
+    arrive in one read, not two reads each."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
+
+    def has_message(self) -> bool:
+        """Whether a whole message has already arrived (so the process has more work in hand)."""
+        if len(self._buffer) < HEADER.size:
+            return False
+        (size,) = HEADER.unpack_from(self._buffer)
+        return len(self._buffer) >= HEADER.size + size
+
+    def read(self) -> bytes | None:
+        """The next message, or None when the pool has closed its end."""
+        while len(self._buffer) < HEADER.size:
+            if not self._fill():
+                return None
+        (size,) = HEADER.unpack_from(self._buffer)
+        if size > MAX_MESSAGE_BYTES:
+            raise ChannelClosed(f"Expected a message of at most {MAX_MESSAGE_BYTES} bytes, got a header announcing "
+                                f"{size}")
+        end = HEADER.size + size
+        while len(self._buffer) < end:
+            if not self._fill():
+                return None
+        message = bytes(self._buffer[HEADER.size:end])
+        del self._buffer[:end]
+        return message
+
+    def _fill(self) -> bool:
+        chunk = self._sock.recv(max(READ_SIZE, HEADER.size))
+        self._buffer += chunk
+        return bool(chunk)
 
 
 def write_message(sock: socket.socket, message: bytes) -> None:
     sock.sendall(HEADER.pack(len(message)) + message)
-
-
-def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    received = 0
-    while received < size:
-        count = sock.recv_into(view[received:])
-        if count == 0:
-            return None
-        received += count
-    return bytes(buffer)

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from rewardgym import json_codec
 from rewardgym.protocol import Status
 
 
@@ -51,6 +52,9 @@ class Outcome:
     status: Status
     value: dict[str, Any]
     elapsed_ms: float
+    slot: int | None = None
+    """The pool slot whose process ran it (None when it never reached one): a hint for where a session's next
+    step finds its game still in memory."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Report:
     status: Status
     value: dict[str, Any]
     rss_kb: int
+    """Resident memory after the job; -1 when not read (the process had more jobs in hand)."""
     finished_at: float
     """CLOCK_MONOTONIC (shared by all processes): when the job queued behind this one started."""
 
@@ -96,9 +101,9 @@ def decode_report(message: bytes) -> Report:
 
 def _dumps(value: Any, allow_nan: bool) -> bytes:
     """`allow_nan`: jobs may carry the infinities the request parser accepted (1e999); results must be JSON."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=allow_nan, separators=(",", ":")).encode(
-        "utf-8", "surrogatepass")
+    return json_codec.dumps(value, lambda slow: json.dumps(
+        slow, ensure_ascii=False, allow_nan=allow_nan, separators=(",", ":")).encode("utf-8", "surrogatepass"))
 
 
 def _loads(message: bytes) -> Any:
-    return json.loads(message.decode("utf-8", "surrogatepass"))
+    return json_codec.loads(message, lambda slow: json.loads(slow.decode("utf-8", "surrogatepass")))

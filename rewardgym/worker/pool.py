@@ -27,6 +27,7 @@ from typing import Any
 
 from rewardgym.protocol import Status
 from rewardgym.worker.channel import ChannelClosed, ProcessChannel
+from rewardgym.worker.dispatch import JobCost, JobQueue
 from rewardgym.worker.jobs import Job, Outcome, decode_report, encode_job
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ MAX_SEND_ATTEMPTS = 3
 """A job is offered to this many processes that hung up before taking it, then fails as `error`."""
 
 
+LINGER_S = 0.001
+"""While a process holds enough work, the pool looks at its results this often instead of being woken by each."""
 RETIRE_GRACE_S = 1.0
 """How long a scoring process may take to close its environments when the pool closes, before it is killed."""
 
@@ -71,21 +74,22 @@ class PoolHealth:
 class ItemPool:
     """Runs jobs of one family in `settings.processes` processes, each process one job at a time.
 
-    Each process also holds the next job in its channel while it runs the current one, so it never idles waiting
-    for this (busy) event loop to hand it work. A job's deadline starts when its process starts it: the process
-    reports, with each result, when it finished (CLOCK_MONOTONIC is shared by all processes), which is when it
-    started the job queued behind. A job queued behind one that is killed never ran: it goes back in the queue.
+    Each process also holds the next jobs in its channel while it runs the current one (a few milliseconds of
+    work: see `dispatch`), so it never idles waiting for this (busy) event loop to hand it work. A job's deadline
+    starts when its process starts it: the process reports, with each result, when it finished (CLOCK_MONOTONIC is
+    shared by all processes), which is when it started the job queued behind. A job queued behind one that is
+    killed never ran: it goes back in the queue.
     """
 
     def __init__(self, family_spec: str, settings: PoolSettings | None = None) -> None:
         self.family_spec = family_spec
         self.settings = settings or PoolSettings()
         self._context = multiprocessing.get_context("forkserver")
-        self._queue: asyncio.Queue[_Entry] = asyncio.Queue()
+        self._queue: JobQueue[_Entry] = JobQueue(self.settings.processes)
+        self._cost = JobCost()
         self._slots: list[_Slot | None] = []
         self._start_failures: dict[int, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._idle_slots = 0
         self._closing = False
         self.resources: Any = None
         """What the family's resources handed over (set before `start`): every scoring process sets up with it."""
@@ -103,7 +107,7 @@ class ItemPool:
         # Let every serving task reach its queue before any job arrives: a busy process takes a second job only
         # while more jobs wait than processes are idle, and one not yet waiting would not count as idle.
         for _ in range(1000):
-            if self._idle_slots >= len(self._tasks) or all(task.done() for task in self._tasks):
+            if self._queue.idle_slots >= len(self._tasks) or all(task.done() for task in self._tasks):
                 break
             await asyncio.sleep(0)
 
@@ -123,7 +127,7 @@ class ItemPool:
 
     @property
     def waiting(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue)
 
     @property
     def running(self) -> int:
@@ -137,11 +141,14 @@ class ItemPool:
         failing += [f"slot {index}: its serving task ended" for index, task in enumerate(self._tasks) if task.done()]
         return PoolHealth(self.size, serving, failing)
 
-    def submit(self, job: Job, deadline_s: float) -> "asyncio.Future[Outcome]":
+    def submit(self, job: Job, deadline_s: float, slot_hint: int | None = None) -> "asyncio.Future[Outcome]":
         """Queue `job` and return the future of its outcome (no task per item: batches queue thousands). It runs
-        in the next free process, which is killed if the job runs longer than `deadline_s`."""
+        in the next free process, which is killed if the job runs longer than `deadline_s`.
+
+        `slot_hint`: the slot (an `Outcome.slot`) this job would rather run in, e.g. where a session's game is
+        still in memory; another slot takes it when that one is busy and another is idle."""
         entry = _Entry(job, deadline_s, asyncio.get_running_loop().create_future())
-        self._queue.put_nowait(entry)
+        self._queue.put(entry, slot_hint)
         return entry.outcome
 
     def pids(self) -> list[int]:
@@ -156,7 +163,7 @@ class ItemPool:
                 self._slots[index] = await self._restart(index)
                 continue
             try:
-                await self._feed(slot)
+                await self._feed(index, slot)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug here must cost the items in hand, never the slot
@@ -166,70 +173,94 @@ class ItemPool:
                     self._settle(head, _failed(Status.ERROR, "the worker failed while running this item",
                                                head.started_at))
             for entry in slot.in_flight:  # queued behind a failure: never started, so run it elsewhere
-                self._queue.put_nowait(entry)
+                self._queue.put(entry)
             slot.in_flight.clear()
             self.replaced += 1
             self._slots[index] = None
             slot.kill()
 
-    async def _feed(self, slot: "_Slot") -> None:
-        """Keep at most two jobs in `slot`'s process and settle them, until it must be replaced."""
+    async def _feed(self, index: int, slot: "_Slot") -> None:
+        """Keep `slot`'s process supplied with jobs and settle them, until it must be replaced."""
         in_flight = slot.in_flight
         while not (slot.should_recycle(self.settings) and not in_flight):
             if not in_flight:
-                self._idle_slots += 1
-                try:
-                    entry = await self._queue.get()
-                finally:
-                    self._idle_slots -= 1
-                entry.started_at = time.monotonic()
-                if not self._send(slot, entry):
+                await self._queue.wait(index)
+                limit = min(self._cost.jobs_to_hold(), self._queue.share_for_idle(index))
+                entries = self._queue.take(index, limit)
+                if entries and not self._send(slot, entries):
                     return
                 continue
-            if len(in_flight) < 2 and self._queue.qsize() > self._idle_slots \
-                    and not slot.should_recycle(self.settings):
-                if not self._send(slot, self._queue.get_nowait()):
+            hold = self._cost.jobs_to_hold()
+            if len(in_flight) * 2 <= hold and not slot.should_recycle(self.settings):
+                extra = self._queue.take(index, min(hold - len(in_flight), self._queue.spare_for_busy()))
+                if extra and not self._send(slot, extra):
                     return
-                continue
-            if not await self._settle_head(slot):
+            if not await self._settle_arrived(index, slot):
                 return
 
-    def _send(self, slot: "_Slot", entry: "_Entry") -> bool:
-        """Hand `entry` to `slot`'s process. Returns whether the process is still usable."""
-        try:
-            message = encode_job(entry.job)
-        except Exception as exc:  # this job cannot travel (e.g. not JSON): its own error, the slot is fine
-            self._settle(entry, _failed(Status.ERROR, f"the job could not be sent to a scoring process: "
-                                        f"{type(exc).__name__}: {exc}", entry.started_at or time.monotonic()))
+    def _send(self, slot: "_Slot", entries: list["_Entry"]) -> bool:
+        """Hand `entries` to `slot`'s process, in one write. Returns whether the process is still usable."""
+        was_idle = not slot.in_flight
+        messages, sent = [], []
+        for entry in entries:
+            try:
+                messages.append(encode_job(entry.job))
+            except Exception as exc:  # this job cannot travel (e.g. not JSON): its own error, the slot is fine
+                self._settle(entry, _failed(Status.ERROR, f"the job could not be sent to a scoring process: "
+                                            f"{type(exc).__name__}: {exc}", time.monotonic()))
+                continue
+            sent.append(entry)
+        if not sent:
             return True
+        if was_idle:
+            sent[0].started_at = time.monotonic()
         try:
-            slot.channel.send(message)
+            slot.channel.send_many(messages)
         except ChannelClosed as exc:
-            entry.attempts += 1
-            if entry.attempts >= MAX_SEND_ATTEMPTS:
-                self._settle(entry, _failed(Status.ERROR, "no scoring process took the job", entry.started_at, exc))
-            else:
-                self._queue.put_nowait(entry)  # it reached no process: another one may take it
+            for entry in sent:
+                entry.attempts += 1
+                if entry.attempts >= MAX_SEND_ATTEMPTS:
+                    self._settle(entry, _failed(Status.ERROR, "no scoring process took the job",
+                                                entry.started_at or time.monotonic(), exc))
+                else:
+                    self._queue.put(entry)  # it reached no process: another one may take it
             return False
-        slot.in_flight.append(entry)
+        slot.in_flight.extend(sent)
         return True
 
-    async def _settle_head(self, slot: "_Slot") -> bool:
-        """Wait for the oldest job's result or deadline. Returns whether the process is still usable."""
+    async def _settle_arrived(self, index: int, slot: "_Slot") -> bool:
+        """Wait for the oldest job's result or deadline, then settle every result already there. Returns whether
+        the process is still usable."""
         head = slot.in_flight[0]
+        linger = LINGER_S if len(slot.in_flight) * self._cost.seconds >= 2 * LINGER_S else 0.0
         try:
-            message = await slot.channel.receive(head.started_at + head.deadline_s)
+            message = await slot.channel.receive(head.started_at + head.deadline_s, linger)
         except ChannelClosed as exc:
             slot.in_flight.popleft()
             await asyncio.to_thread(slot.process.join, 0.5)
             reason = _exit_reason(slot.process.exitcode)
             self._settle(head, _failed(Status.ERROR, f"scoring process died ({reason})", head.started_at, exc))
             return False
-        slot.in_flight.popleft()
         if message is None:
+            slot.in_flight.popleft()
             self._settle(head, _failed(Status.TIMEOUT, f"item exceeded its deadline of {head.deadline_s:g} s",
                                        head.started_at))
             return False
+        while True:
+            if not self._settle_report(index, slot, message):
+                return False
+            if not slot.in_flight:
+                return True
+            try:
+                message = slot.channel.poll()
+            except ChannelClosed:
+                return True  # the head's wait will see it
+            if message is None:
+                return True
+
+    def _settle_report(self, index: int, slot: "_Slot", message: bytes) -> bool:
+        """Settle the oldest job with the result in `message`. Returns whether the process is still usable."""
+        head = slot.in_flight.popleft()
         try:
             report = decode_report(message)
         except Exception as exc:  # a process that sends garbage is not trusted with the next job
@@ -237,9 +268,11 @@ class ItemPool:
                                        head.started_at, exc))
             return False
         slot.items += 1
-        slot.rss_kb = report.rss_kb
+        if report.rss_kb >= 0:
+            slot.rss_kb = report.rss_kb
+        self._cost.observe(report.finished_at - head.started_at)
         self._settle(head, Outcome(report.status, report.value,
-                                   round((report.finished_at - head.started_at) * 1000, 3)))
+                                   round((report.finished_at - head.started_at) * 1000, 3), index))
         if slot.in_flight:
             slot.in_flight[0].started_at = report.finished_at
         return True
@@ -311,7 +344,7 @@ class _Entry:
 
 
 class _Slot:
-    """One scoring process, its channel, and the jobs it holds (at most two)."""
+    """One scoring process, its channel, and the jobs it holds (the one it runs and those queued behind)."""
 
     def __init__(self, process: multiprocessing.process.BaseProcess, channel: ProcessChannel) -> None:
         self.process = process
@@ -371,7 +404,7 @@ def _child_main(sock: socket.socket, family_spec: str, as_limit_mb: int | None, 
     """Loop of a scoring process: say hello, then receive a job, run it, send its `Report`."""
     from rewardgym.worker import preload
     from rewardgym.worker.execution import FamilyExecutor, run_message
-    from rewardgym.worker.channel import read_message, write_message
+    from rewardgym.worker.channel import FrameReader, write_message
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A SIGTERM to the worker's whole process group (Slurm ending a step, `kill -- -PGID`) stops the worker, which
@@ -386,16 +419,19 @@ def _child_main(sock: socket.socket, family_spec: str, as_limit_mb: int | None, 
     else:  # the fork server warmed another family, or with other resources (several pools in one process)
         executor = FamilyExecutor.load(family_spec, resources)
     write_message(sock, b"hello")
+    reader = FrameReader(sock)
     try:
         while True:
             try:
-                message = read_message(sock)
+                message = reader.read()
             except (ChannelClosed, OSError):
                 return
             if message is None:
                 return
+            # Memory is read once the jobs in hand are done, not after each (a read of /proc costs as much as a
+            # cheap job); -1 tells the pool "unchanged".
             try:
-                write_message(sock, run_message(executor, message, _rss_kb))
+                write_message(sock, run_message(executor, message, lambda: -1 if reader.has_message() else _rss_kb()))
             except OSError:  # the pool hung up (it is replacing or closing this process)
                 return
     finally:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from typing import Any
 
+from rewardgym import json_codec
 from rewardgym.worker.jobs import GenerateJob, Outcome, ScoreJob
 from rewardgym.worker.pool import ItemPool
 from rewardgym.protocol import (
@@ -35,16 +37,23 @@ class GenerationFailed(Exception):
 
 
 def unique_jobs(env: str, items: list[RequestItem]) -> tuple[list[ScoreJob], list[int]]:
-    """One job per distinct (task, completion), and for each item the index of its job."""
+    """One job per distinct (task, completion), and for each item the index of its job.
+
+    Only items whose completion text repeats can be identical, so only their tasks are written out as keys (a
+    batch of distinct completions, the usual case, costs one pass over the completions)."""
+    repeated = {completion for completion, count in Counter(item.completion for item in items).items()
+                if count > 1}
     jobs: list[ScoreJob] = []
     job_of_item: list[int] = []
-    index_of: dict[tuple[str, str], int] = {}
-    task_keys: dict[int, str | None] = {}  # a group's items share one task object: serialise it once
+    index_of: dict[tuple[bytes, str], int] = {}
+    task_keys: dict[int, bytes | None] = {}  # a group's items share one task object: serialise it once
     for item in items:
-        if id(item.task) not in task_keys:
-            task_keys[id(item.task)] = _task_key(item.task)
-        task_key = task_keys[id(item.task)]
-        key = (task_key, item.completion) if task_key is not None else None
+        key = None
+        if item.completion in repeated:
+            if id(item.task) not in task_keys:
+                task_keys[id(item.task)] = _task_key(item.task)
+            task_key = task_keys[id(item.task)]
+            key = (task_key, item.completion) if task_key is not None else None
         if key is not None and key in index_of:
             job_of_item.append(index_of[key])
             continue
@@ -55,12 +64,16 @@ def unique_jobs(env: str, items: list[RequestItem]) -> tuple[list[ScoreJob], lis
     return jobs, job_of_item
 
 
-def _task_key(task: dict[str, Any]) -> str | None:
+def _task_key(task: dict[str, Any]) -> bytes | None:
     """A canonical text of `task`, or None when it has none (nested too deeply: then it is never merged)."""
     try:
-        return json.dumps(task, sort_keys=True, separators=(",", ":"))
+        return json_codec.dumps(task, _sorted_json, sort_keys=True)
     except (RecursionError, ValueError, TypeError):
         return None
+
+
+def _sorted_json(task: dict[str, Any]) -> bytes:
+    return json.dumps(task, sort_keys=True, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
 class FamilyScorer:
