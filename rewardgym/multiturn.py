@@ -72,6 +72,63 @@ class Episode:
         return self.terminated or self.truncated
 
 
+class Playthrough:
+    """One game in play: a gymnasium env reset to (seed, options), and where it stands after the actions so far.
+
+    `MultiTurnEnvironment.replay` plays one through and closes it; a scoring process keeps some open between a
+    session's steps (rewardgym/worker/live_sessions.py). The same (seed, options, actions) give the same position
+    either way: a game is a pure function of them.
+    """
+
+    def __init__(self, environment: "MultiTurnEnvironment", seed: int,
+                 options: GenerateOptions | dict[str, Any] | None) -> None:
+        if not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"Expected a seed in [0, {MAX_SEED}], got {seed}")
+        self.name = environment.name
+        self.env = environment.make()
+        try:
+            self.observation, self.info = self.env.reset(seed=seed,
+                                                         options=environment.parse_options(options).model_dump())
+        except BaseException:
+            self.env.close()
+            raise
+        self.reward, self.total_reward = 0.0, 0.0
+        self.terminated, self.truncated = False, False
+        self.actions_played = 0
+
+    @property
+    def done(self) -> bool:
+        return self.terminated or self.truncated
+
+    def play(self, action: str) -> None:
+        """One action (the caller checks `done` first: gymnasium envs need not refuse a step after the end)."""
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self.observation, self.reward, self.info = observation, float(reward), info
+        self.terminated, self.truncated = bool(terminated), bool(truncated)
+        self.total_reward += self.reward
+        self.actions_played += 1
+
+    def play_all(self, actions: Sequence[str], *, strict: bool) -> None:
+        """Play `actions` in order; those after the end of the game are not played, or with `strict=True` raise
+        `EpisodeOver` (a session must not step a finished game)."""
+        for index, action in enumerate(actions):
+            if self.done:
+                if strict:
+                    raise EpisodeOver(f"{self.name}: expected no action after the game ended at action "
+                                      f"{self.actions_played}, got {len(actions) - index} more")
+                return
+            self.play(action)
+
+    def episode(self) -> Episode:
+        """Where the game stands (raises `ValueError` for an episode reward outside [0, 1]: an env bug)."""
+        return Episode(observation=self.observation, reward=self.reward,
+                       total_reward=_episode_reward(self.name, self.total_reward), terminated=self.terminated,
+                       truncated=self.truncated, info=self.info, actions_played=self.actions_played)
+
+    def close(self) -> None:
+        self.env.close()
+
+
 class EpisodeOver(Exception):
     """A strict replay met an action after the game had ended (a session stepped after its last step)."""
 
@@ -159,26 +216,12 @@ class MultiTurnEnvironment(Environment[EpisodeTask]):
         with `strict=True` they raise `EpisodeOver` instead (a session must not step a finished game).
         Validate a client's (seed, options) first with `parse_task({"seed": ..., "options": ...})`.
         """
-        if not 0 <= seed <= MAX_SEED:
-            raise ValueError(f"Expected a seed in [0, {MAX_SEED}], got {seed}")
-        env = self.make()
+        game = Playthrough(self, seed, options)
         try:
-            observation, info = env.reset(seed=seed, options=self.parse_options(options).model_dump())
-            reward, total, terminated, truncated, played = 0.0, 0.0, False, False, 0
-            for action in actions:
-                if terminated or truncated:
-                    if strict:
-                        raise EpisodeOver(f"{self.name}: expected no action after the game ended at action "
-                                          f"{played}, got {len(actions) - played} more")
-                    break
-                observation, reward, terminated, truncated, info = env.step(action)
-                reward = float(reward)
-                total += reward
-                played += 1
+            game.play_all(actions, strict=strict)
+            return game.episode()
         finally:
-            env.close()
-        return Episode(observation=observation, reward=reward, total_reward=_episode_reward(self.name, total),
-                       terminated=bool(terminated), truncated=bool(truncated), info=info, actions_played=played)
+            game.close()
 
     def score(self, task: EpisodeTask, completion: str) -> Score:
         """The reward of a whole transcript: the same as playing its actions one by one in a session."""

@@ -14,7 +14,7 @@ Every shape may carry `timeout_s`, a per-item deadline capped by the environment
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Literal, NamedTuple, Union
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -151,12 +151,13 @@ class StepRequest(_Strict):
 
 
 MAX_STEPS_PER_REQUEST = 10_000
+MAX_SESSION_ID_CHARS = 200
 
 
 class SessionStep(StepRequest):
     """One step of a batch: which session, and the step."""
 
-    session_id: str = Field(min_length=1, max_length=200)
+    session_id: str = Field(min_length=1, max_length=MAX_SESSION_ID_CHARS)
 
 
 class StepsRequest(_Strict):
@@ -165,6 +166,29 @@ class StepsRequest(_Strict):
     `{"status": <the code the single-step route would answer>, "detail": "..."}`: one session's failure is its own."""
 
     steps: list[SessionStep] = Field(min_length=1, max_length=MAX_STEPS_PER_REQUEST)
+
+
+class SessionStart(SessionRequest):
+    """One session of a batch: which multi-turn environment, and the game to start."""
+
+    env: str = Field(min_length=1, max_length=200, description="A multi-turn environment (`kind: multi`).")
+
+
+class StartsRequest(_Strict):
+    """`POST /v1/sessions/starts`: many sessions started in one request (a vectorised env's reset). The answer is
+    `{"results": [...]}` in request order, each what `POST /v1/envs/{env}/sessions` answers with `"status": 200`,
+    or `{"status": <the code that route would answer>, "detail": "..."}`: one session's failure is its own."""
+
+    starts: list[SessionStart] = Field(min_length=1, max_length=MAX_STEPS_PER_REQUEST)
+
+
+class DeletesRequest(_Strict):
+    """`POST /v1/sessions/deletes`: many sessions forgotten in one request (a vectorised env's close). The answer is
+    `{"results": [...]}` in request order, each the session's final state as `DELETE /v1/sessions/{id}` answers it
+    with `"status": 200`, or `{"status": 404 | 410 | ..., "detail": "..."}`."""
+
+    session_ids: list[Annotated[str, Field(min_length=1, max_length=MAX_SESSION_ID_CHARS)]] = Field(
+        min_length=1, max_length=MAX_STEPS_PER_REQUEST)
 
 
 class StepResult(BaseModel):
@@ -196,6 +220,43 @@ class SessionState(BaseModel):
     info: dict[str, Any]
     idle_s: float
     expires_in_s: float
+
+
+class ItemProblem(BaseModel):
+    """One item of a batch that failed: the code its single route would answer, and why."""
+
+    status: int = Field(ge=400, le=599)
+    detail: str
+
+
+class SessionStartedItem(SessionStarted):
+    status: Literal[200]
+
+
+class StepResultItem(StepResult):
+    status: Literal[200]
+
+
+class SessionStateItem(SessionState):
+    status: Literal[200]
+
+
+class StartsResponse(BaseModel):
+    """`POST /v1/sessions/starts`: one result per session asked for, in request order."""
+
+    results: list[SessionStartedItem | ItemProblem]
+
+
+class StepsResponse(BaseModel):
+    """`POST /v1/sessions/steps`: one result per step, in request order."""
+
+    results: list[StepResultItem | ItemProblem]
+
+
+class DeletesResponse(BaseModel):
+    """`POST /v1/sessions/deletes`: one result per session id, in request order (a deleted session's final state)."""
+
+    results: list[SessionStateItem | ItemProblem]
 
 
 class EnvInfo(BaseModel):

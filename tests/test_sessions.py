@@ -194,6 +194,74 @@ def test_many_sessions_step_in_one_request_each_with_its_own_answer(server):
             assert http.post("/v1/sessions/steps", json=bad).status_code == 422, bad
 
 
+def test_many_sessions_start_and_end_in_one_request_each_with_its_own_answer(server):
+    with server.client() as http:
+        starts = [{"env": "wordle", "seed": 21},
+                  {"env": "toy_counter", "seed": 4},  # on the other worker: the batch is split
+                  {"env": "no_such_game", "seed": 1},
+                  {"env": "toy_single", "seed": 1},
+                  {"env": "wordle", "seed": 22, "options": {"difficulty": "brutal"}},
+                  {"env": "wordle", "seed": 21, "options": {"difficulty": "easy"}}]
+        results = http.post("/v1/sessions/starts", json={"starts": starts}).json()["results"]
+        assert [r["status"] for r in results] == [200, 200, 404, 422, 422, 200], results
+        assert "single-turn" in results[3]["detail"] and "difficulty" in results[4]["detail"]
+        assert results[0]["observation"] == GAME_ENVS["wordle"].replay(21, None, []).observation
+        assert results[5]["observation"] == GAME_ENVS["wordle"].replay(21, {"difficulty": "easy"}, []).observation
+        ids = [results[i]["session_id"] for i in (0, 1, 5)]
+        assert step(http, ids[0], "CRANE", "1").status_code == 200  # the single routes take the same ids
+        assert http.get(f"/v1/sessions/{ids[1]}").json()["env"] == "toy_counter"
+        ended = http.post("/v1/sessions/deletes", json={"session_ids": [*ids, "nope", ids[0]]}).json()["results"]
+        assert [r["status"] for r in ended] == [200, 200, 200, 404, 404], ended
+        assert [r["session_id"] for r in ended[:3]] == ids and ended[0]["actions"] == ["CRANE"]
+        assert ended[2]["options"] == {"difficulty": "easy"} and ended[1]["total_reward"] == 0.0
+        assert all(http.get(f"/v1/sessions/{session_id}").status_code == 404 for session_id in ids)
+        same_worker = http.post("/v1/sessions/starts", json={"starts": [{"env": "wordle", "seed": s} for s in range(3)]})
+        started = same_worker.json()["results"]  # one worker: request and answer pass through the gateway
+        assert [r["status"] for r in started] == [200] * 3 and len({r["session_id"][:9] for r in started}) == 1
+        assert [r["observation"] for r in started] == [GAME_ENVS["wordle"].replay(s, None, []).observation
+                                                      for s in range(3)]
+        ended = http.post("/v1/sessions/deletes", json={"session_ids": [r["session_id"] for r in started]})
+        assert [r["status"] for r in ended.json()["results"]] == [200] * 3
+        for bad in [{"starts": []}, {"starts": [{"seed": 1}]}, {"starts": [{"env": "wordle", "seed": -1}]}, {}]:
+            assert http.post("/v1/sessions/starts", json=bad).status_code == 422, bad
+        for bad in [{"session_ids": []}, {"session_ids": [""]}, {"session_ids": "x"}, {}]:
+            assert http.post("/v1/sessions/deletes", json=bad).status_code == 422, bad
+        paths = http.get("/openapi.json").json()["paths"]
+        assert "/v1/sessions/starts" in paths and "/v1/sessions/deletes" in paths
+
+
+def worker_of(server: RunningServer, family: str) -> httpx.Client:
+    """A client of the gateway's worker for `family`, on its Unix socket (its /healthz has the scoring pids)."""
+    commands = [process.cmdline() for process in psutil.Process(server.process.pid).children()]
+    command = next(c for c in commands if "--family" in c and c[c.index("--family") + 1] == family)
+    return httpx.Client(transport=httpx.HTTPTransport(uds=command[command.index("--socket") + 1]),
+                        base_url="http://worker", timeout=30)
+
+
+def test_a_step_whose_open_game_died_with_its_scoring_processes_is_rebuilt_to_the_same_answer(server):
+    """Steps are played on the game their scoring process holds open; when those processes are killed, the next
+    step is rebuilt by replay in a new one, and answers exactly what the game played on answers."""
+    env = GAME_ENVS["wordle"]
+    seed = next(seed for seed in range(40, 200) if len(env.play_expert(seed, env.Options())[0]) >= 4)
+    expert = env.play_expert(seed, env.Options())[0]
+    with server.client() as http, worker_of(server, "games") as worker:
+        counts = worker.get("/healthz").json()["sessions"]
+        played_on = start(http, "wordle", seed)["session_id"]
+        open_answers = play(http, played_on, expert)
+        after = worker.get("/healthz").json()
+        assert after["sessions"]["steps_on_open_games"] - counts["steps_on_open_games"] == len(expert)
+        assert after["sessions"]["steps_rebuilt"] == counts["steps_rebuilt"]
+        rebuilt = start(http, "wordle", seed)["session_id"]
+        assert play(http, rebuilt, expert[:1]) == open_answers[:1]
+        for pid in after["pids"]:
+            os.kill(pid, signal.SIGKILL)
+        answers = play(http, rebuilt, expert)  # the first is a retry (request_id step-0): its recorded answer
+        assert answers == open_answers
+        health = worker.get("/healthz").json()
+        assert not set(health["pids"]) & set(after["pids"])
+        assert health["sessions"]["steps_rebuilt"] - counts["steps_rebuilt"] == 1  # then open again
+
+
 def test_200_concurrent_wordle_sessions_play_to_the_end_without_cross_talk(server):
     env = GAME_ENVS["wordle"]
     seeds = list(range(1000, 1200))
@@ -247,6 +315,8 @@ def test_the_live_session_cap_answers_429_with_retry_after(small_server):
         results = http.post("/v1/sessions/steps", json=batch).json()["results"]
         assert [r["status"] for r in results] == [429] * 3 and "limit is 2" in results[0]["detail"]
         assert http.post("/v1/sessions/steps", json={"steps": batch["steps"][:2]}).status_code == 200
+        over_cap = http.post("/v1/sessions/starts", json={"starts": [{"env": "toy_counter", "seed": 9}]})
+        assert over_cap.json()["results"][0]["status"] == 429 and "at most 3" in over_cap.json()["results"][0]["detail"]
         assert http.delete(f"/v1/sessions/{live[0]}").status_code == 200
         live[0] = start(http, "toy_counter", 9)["session_id"]
         for session_id in live:
@@ -266,6 +336,8 @@ def test_a_session_whose_worker_died_answers_410_never_a_new_game(small_server):
             time.sleep(0.1)
         assert answer.status_code == 410 and "restarted" in answer.json()["detail"], answer.text
         assert http.get(f"/v1/sessions/{session_id}").status_code == 410
+        gone = http.post("/v1/sessions/deletes", json={"session_ids": [session_id]}).json()["results"]
+        assert gone[0]["status"] == 410 and "restarted" in gone[0]["detail"]
         while http.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline, small_server.log()
             time.sleep(0.1)

@@ -17,19 +17,24 @@ from typing import Any, AsyncIterator, Sequence
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, Response
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from rewardgym.http import HTTPProblem, install_error_handlers, json_response, parse_json, read_body
 from rewardgym.server.metrics import GatewayMetrics
 from rewardgym.protocol import (
     STATUS_COUNTS_HEADER,
+    DeletesRequest,
+    DeletesResponse,
     RequestShapeError,
     ScoreRequest,
     ScoreResult,
     SessionRequest,
+    StartsRequest,
+    StartsResponse,
     Status,
     StepRequest,
     StepsRequest,
+    StepsResponse,
     TasksRequest,
     count_items,
     decode_status_counts,
@@ -245,8 +250,12 @@ def create_app(runtimes: Runtime | Sequence[Runtime], settings: GatewaySettings 
          {"tags": ["sessions"], "openapi_extra": _body_schema("SessionRequest")}),
         ("POST", "/v1/sessions/{session_id}/step", sessions.step,
          {"tags": ["sessions"], "openapi_extra": _body_schema("StepRequest")}),
+        ("POST", "/v1/sessions/starts", sessions.starts,
+         {"tags": ["sessions"], "openapi_extra": _body_schema("StartsRequest"), **_answer(StartsResponse)}),
         ("POST", "/v1/sessions/steps", sessions.steps,
-         {"tags": ["sessions"], "openapi_extra": _body_schema("StepsRequest")}),
+         {"tags": ["sessions"], "openapi_extra": _body_schema("StepsRequest"), **_answer(StepsResponse)}),
+        ("POST", "/v1/sessions/deletes", sessions.deletes,
+         {"tags": ["sessions"], "openapi_extra": _body_schema("DeletesRequest"), **_answer(DeletesResponse)}),
         ("GET", "/v1/sessions/{session_id}", sessions.state, {"tags": ["sessions"]}),
         ("DELETE", "/v1/sessions/{session_id}", sessions.delete, {"tags": ["sessions"]}),
         ("POST", "/v1/openrlhf/{env}", OpenRLHFRoute(gateway).score, {"tags": ["adapters"]}),
@@ -267,6 +276,8 @@ _SCHEMAS: dict[str, Any] = {
     "SessionRequest": SessionRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
     "StepRequest": StepRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
     "StepsRequest": StepsRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
+    "StartsRequest": StartsRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
+    "DeletesRequest": DeletesRequest.model_json_schema(ref_template="#/components/schemas/{model}"),
 }
 
 
@@ -282,6 +293,11 @@ async def _failing_health_checks(handles: Sequence[WorkerHandle]) -> list[str]:
 
     found = await asyncio.gather(*(check(handle) for handle in handles if handle.state == "ready"))
     return [failure for failure in found if failure]
+
+
+def _answer(model: type[BaseModel]) -> dict[str, Any]:
+    """The documented 200 answer of a route that builds its response by hand."""
+    return {"responses": {200: {"model": model, "description": (model.__doc__ or "").strip()}}}
 
 
 def _body_schema(name: str) -> dict[str, Any]:

@@ -81,6 +81,7 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
     app = FastAPI(title=f"rewardgym worker ({family.name})", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
     app.state.scorer = scorer
+    sessions = install_session_routes(app, scorer, pool, max_body_bytes)
 
     def environment(env: str) -> str:
         if env not in scorer.envs:
@@ -95,7 +96,7 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
         return json_response({
             "status": health.status, "family": family.name, "processes": pool.size, "serving": health.serving,
             "failing": health.failing, "pids": pool.pids(), "waiting": pool.waiting, "running": pool.running,
-            "replaced": pool.replaced,
+            "replaced": pool.replaced, "sessions": sessions.stats(),
         }, 200 if health.serving else 503)
 
     @app.get("/v1/envs")
@@ -135,7 +136,6 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
         except GenerationFailed as exc:
             raise HTTPProblem(422 if exc.invalid else 500, str(exc)) from exc
 
-    install_session_routes(app, scorer, pool, max_body_bytes)
     return app
 
 
