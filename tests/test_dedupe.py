@@ -41,8 +41,8 @@ async def test_duplicates_are_scored_once_and_each_copy_keeps_its_id():
     async with running_pool(family, pool):
         scorer = FamilyScorer(family, pool)
         submitted = []
-        submit = pool.submit
-        pool.submit = lambda job, deadline: submitted.append(job) or submit(job, deadline)  # type: ignore
+        submit_many = pool.submit_many
+        pool.submit_many = lambda jobs, deadline: submitted.extend(jobs) or submit_many(jobs, deadline)  # type: ignore
         request = parse_score_request({"groups": [{"id": "g", "task": {"answer": "4"},
                                                    "completions": ["4", "x", "4", "4", "x", "4"]}]})
         results = await scorer.score("toy_echo", request)

@@ -134,3 +134,31 @@ async def test_closing_the_pool_leaves_no_process_behind():
     await pool.close()
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+async def test_a_batch_of_cheap_jobs_comes_back_in_order_with_its_failures_in_place():
+    pool = await started()
+    try:
+        completions = [str(i % 3) if i % 97 else "!crash" for i in range(600)] + ["!sleep 60"]
+        outcomes = await pool.submit_many([job(c, answer="1") for c in completions], 1.0)
+        assert len(outcomes) == len(completions)
+        for completion, outcome in zip(completions, outcomes):
+            if completion == "!crash":
+                assert outcome.status is Status.ERROR
+            elif completion == "!sleep 60":
+                assert outcome.status is Status.TIMEOUT
+            else:
+                assert outcome.status is Status.OK and outcome.value["reward"] == float(completion == "1")
+        assert {o.slot for o in outcomes if o.status is Status.OK} == {0, 1}  # spread over both processes
+        assert await pool.submit_many([], 1.0) == []
+    finally:
+        await pool.close()
+
+
+async def test_a_job_prefers_the_slot_it_is_hinted_to_when_that_slot_is_free():
+    pool = await started()
+    try:
+        for slot in (0, 1, 1, 0):
+            assert (await pool.submit(job("1"), 1.0, slot_hint=slot)).slot == slot
+    finally:
+        await pool.close()

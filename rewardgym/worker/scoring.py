@@ -94,7 +94,7 @@ class FamilyScorer:
         deadline = item_deadline_s(request.timeout_s, self.catalogue[env])
         items = request_items(request)
         jobs, job_of_item = unique_jobs(env, items)
-        outcomes = await asyncio.gather(*(self.pool.submit(job, deadline) for job in jobs))
+        outcomes = await self.pool.submit_many(jobs, deadline)
         return [self.result(env, item.id, outcomes[job]) for item, job in zip(items, job_of_item)]
 
     def result(self, env: str, item_id: str | None, outcome: Outcome) -> dict[str, Any]:
