@@ -47,6 +47,23 @@ class SandboxOptions:
     extra_labels: dict = field(default_factory=dict)
 
 
+def forget_connections(client, container) -> None:
+    """Close the idle Docker API connections used for ``container`` once it is removed.
+
+    The Docker SDK keeps one HTTP connection pool per request URL (``docker/transport/unixconn.py``, up to 25 per
+    client), and a container's id or name is in every URL about it: without this, each replaced container leaves
+    its idle connections to the daemon open, and a server whose containers are killed now and then holds dozens.
+    Nobody asks about a removed container again, so no request can be using the pools this closes.
+    """
+    keys = (container.id, container.name)
+    for adapter in client.api.adapters.values():
+        pools = getattr(adapter, "pools", None)  # the SDK's own adapters; absent in others: nothing to do
+        if pools is None:
+            continue
+        for url in [url for url in pools.keys() if any(key and key in url for key in keys)]:
+            pools.pop(url, None)  # urllib3's RecentlyUsedContainer closes the pool it drops
+
+
 class SandboxManager:
     """Starts, supervises and stops ``slots`` warm sandbox containers serving ``socket_dir``."""
 
@@ -200,6 +217,7 @@ class SandboxManager:
             pass
         except self._errors.APIError as exc:
             log.warning("removing %s failed: %s", container.name, exc)
+        forget_connections(self.client, container)
 
     def _unlink_socket(self, i: int) -> None:
         try:

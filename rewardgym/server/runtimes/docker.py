@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rewardgym.server.runtimes.base import ImageRuntime, WorkerHandle, WorkerNotReady
+from rewardgym_sandboxes.manager import forget_connections
 
 log = logging.getLogger("rewardgym.runtime.docker")
 
@@ -310,6 +311,7 @@ class DockerRuntime(ImageRuntime):
             pass
         except docker.errors.DockerException as exc:
             log.error("cannot remove container %s: %s", replica.container.name, exc)
+        forget_connections(self.docker, replica.container)
         replica.container = None
 
     def worker_containers(self, image: str) -> list[Any]:
