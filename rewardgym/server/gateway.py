@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, TypeAdapter
 
+from rewardgym.heap import freeze_startup_heap
 from rewardgym.http import HTTPProblem, install_error_handlers, json_response, parse_json, read_body
 from rewardgym.server.metrics import GatewayMetrics
 from rewardgym.protocol import (
@@ -78,6 +79,7 @@ class Gateway:
                 log.info("%s", runtime.describe())
                 started.append(runtime)  # a runtime that fails half-way still stops what it started
                 await runtime.start()
+            freeze_startup_heap()
             yield
         finally:
             for runtime in reversed(started):

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from rewardgym.heap import freeze_startup_heap
 from rewardgym.serving import ConnectionLimits, server_config
 from rewardgym.auth import TokenFileError, is_loopback, read_token_file, require_token
 from rewardgym.logs import configure_logging
@@ -76,6 +77,7 @@ def create_worker_app(family_spec: str, settings: PoolSettings | None = None,
             if isolation:
                 scorer.catalogue = {name: info.model_copy(update={"isolation": isolation})
                                     for name, info in scorer.catalogue.items()}
+            freeze_startup_heap()
             yield
 
     app = FastAPI(title=f"rewardgym worker ({family.name})", lifespan=lifespan, docs_url=None, redoc_url=None)

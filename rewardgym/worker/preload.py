@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
+from rewardgym.heap import freeze_startup_heap
 from rewardgym.worker.execution import FamilyExecutor
 from rewardgym.worker.resources import handed_resources
 
@@ -25,3 +26,4 @@ if warm_family:
     except Exception:  # noqa: BLE001 - a failure here must not kill the fork server; children load on their own
         logging.getLogger(__name__).exception("warm-up of family %s failed", warm_family)
         warm_executor = None
+    freeze_startup_heap()  # every scoring process forked from here inherits a heap its collections skip
