@@ -125,6 +125,12 @@ class Playthrough:
                        total_reward=_episode_reward(self.name, self.total_reward), terminated=self.terminated,
                        truncated=self.truncated, info=self.info, actions_played=self.actions_played)
 
+    def step_value(self) -> dict[str, Any]:
+        """`episode()` as a session's step reports it (a dict, without building the `Episode`: this runs per step)."""
+        return {"observation": self.observation, "reward": self.reward,
+                "total_reward": _episode_reward(self.name, self.total_reward), "terminated": self.terminated,
+                "truncated": self.truncated, "info": self.info}
+
     def close(self) -> None:
         self.env.close()
 

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from fastapi import Request
 from fastapi.responses import Response
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from rewardgym.http import HTTPProblem, json_response, parse_json, read_body
 from rewardgym.protocol import DeletesRequest, StartsRequest, StepsRequest, describe_validation_error
@@ -83,7 +83,7 @@ class SessionRoutes:
             except HTTPProblem as exc:
                 batch.fail(index, exc)
                 continue
-            batch.add(handles[item.env], index, item.model_dump(mode="json"))
+            batch.add(handles[item.env], index, item)
         return await self.send(batch, body, "starts", "the session starts",
                                lambda handle: f"/v1/sessions/starts?prefix={worker_key(handle)}")
 
@@ -98,7 +98,7 @@ class SessionRoutes:
         batch = _Batch(len(steps))
         for index, item in enumerate(steps):
             try:
-                batch.add(self.locate(item.session_id)[0], index, item.model_dump())
+                batch.add(self.locate(item.session_id)[0], index, item)
             except HTTPProblem as exc:
                 batch.fail(index, exc)
         return await self.send(batch, body, "steps", "the steps", lambda _: "/v1/sessions/steps")
@@ -144,8 +144,8 @@ class SessionRoutes:
 
         async def share(handle: WorkerHandle, indexes: list[int], items: list[Any]) -> None:
             try:
-                answer = await self.call(handle, "POST", path(handle), json.dumps({key: items}).encode(), what,
-                                         len(items))
+                content = json.dumps({key: [_jsonable(item) for item in items]}).encode()
+                answer = await self.call(handle, "POST", path(handle), content, what, len(items))
                 if answer.status_code == 200:
                     for index, result in zip(indexes, answer.json()["results"]):
                         batch.results[index] = result
@@ -238,6 +238,10 @@ class _Batch:
     def fail(self, index: int, exc: HTTPProblem) -> None:
         self.results[index] = _failure(exc)
         self.failed = True
+
+
+def _jsonable(item: Any) -> Any:
+    return item.model_dump(mode="json") if isinstance(item, BaseModel) else item
 
 
 def _failure(exc: HTTPProblem) -> dict[str, Any]:

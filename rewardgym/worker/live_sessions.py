@@ -25,12 +25,13 @@ import json
 import os
 from typing import Any, Mapping
 
+from rewardgym import json_codec
 from rewardgym.multiturn import Playthrough
 
 CAPACITY_ENV_VAR = "REWARDGYM_LIVE_GAMES"
 DEFAULT_CAPACITY = 2048
 
-GameId = tuple[str, int, str]
+GameId = tuple[str, int, bytes]
 """(env, seed, options as canonical JSON): one game, before any action."""
 GameKey = tuple[GameId, tuple[str, ...]]
 """A game and the actions played in it: one position."""
@@ -51,7 +52,7 @@ class LiveGames:
 
     @staticmethod
     def game_id(env: str, seed: int, options: dict[str, Any]) -> GameId:
-        return env, seed, json.dumps(options, sort_keys=True, separators=(",", ":"))
+        return env, seed, json_codec.dumps(options, _canonical_json, sort_keys=True)
 
     def take(self, key: GameKey) -> Playthrough | None:
         """An open game at the position of `key`, now the caller's, or None (the caller replays)."""
@@ -91,6 +92,10 @@ class LiveGames:
                 game.close()
         self._games.clear()
         self._count = 0
+
+
+def _canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 def capacity_from_environ(environ: Mapping[str, str] = os.environ) -> int:

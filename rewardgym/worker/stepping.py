@@ -56,23 +56,16 @@ def _play(games: LiveGames, game_id: GameId, actions: list[str], game: Playthrou
     """Play `to_play` (the end of `actions`) on `game` and keep it open at its new position; a failure closes it."""
     try:
         game.play_all(to_play, strict=True)
-        episode = game.episode()
+        value = game.step_value()
     except Exception as exc:
         game.close()
         return _failed(game.name, exc)
-    if episode.done:  # no step follows the last one: the worker refuses it unplayed
+    if game.done:  # no step follows the last one: the worker refuses it unplayed
         game.close()
     else:
         games.keep((game_id, tuple(actions)), game)
-    return Status.OK, {
-        "observation": episode.observation,
-        "reward": episode.reward,
-        "total_reward": episode.total_reward,
-        "terminated": episode.terminated,
-        "truncated": episode.truncated,
-        "info": episode.info,
-        OPEN_GAME: opened,
-    }
+    value[OPEN_GAME] = opened
+    return Status.OK, value
 
 
 def _failed(env_name: str, exc: Exception) -> tuple[Status, dict[str, Any]]:
