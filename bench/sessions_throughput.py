@@ -1,13 +1,23 @@
 """Steps per second of `wordle` through the sessions API, against a direct in-process loop over the same games.
 
-    .venv/bin/python bench/sessions_throughput.py [--episodes 400] [--concurrency 64] [--repeats 3]
+    .venv/bin/python bench/sessions_throughput.py [--episodes 800] [--width 64] [--repeats 3]
 
-Side by side in one run, interleaved: (a) the direct loop (one gymnasium env in this process: reset, then the
-expert's guesses, episode after episode: what a trainer without a reward server does), (b) `--concurrency`
-clients, each playing whole episodes through the gateway (start a session, step the same guesses, delete it),
-local runtime, 2 scoring processes. Both count steps (guesses) over the time of everything, resets and session
-starts included. Also the cost of one step served by replay (the game rebuilt from its seed and actions, as each
-scoring process does) against one step of a live env, by step number. Figures go to
+Side by side in one run, interleaved so that each sees the same machine:
+
+(a) the direct loop: one gymnasium env in this process, reset, then the expert's guesses, episode after episode
+    (what a trainer does without a reward server);
+(b) the sessions API as a trainer's vectorised env uses it: `--width` sessions live at once, all stepped together
+    in one `POST /v1/sessions/steps` per turn; the sessions that finished in a turn are deleted in one
+    `POST /v1/sessions/deletes` while their replacements start in one `POST /v1/sessions/starts` (gymnasium's
+    autoreset), until `--episodes` episodes are played;
+(c) the same games with one request per call: `--width` concurrent clients, each starting a session, stepping it
+    one request per guess and deleting it (the single routes).
+
+Every side counts guesses over the time of everything (resets, session starts and deletes included). For (b),
+the CPU each step cost, by process (gateway, worker, its scoring processes, and this client), from the processes'
+CPU times: what the steps/s would be on idle cores, whatever else the machine was doing. Also the cost of one step
+by replay (the game rebuilt from its seed and actions, what a scoring process does for a game it does not hold
+open) against one step of a live env. Local runtime, 2 scoring processes. Figures go to
 bench/results/sessions_throughput.json.
 """
 
@@ -15,69 +25,127 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import httpx  # noqa: E402
 import psutil  # noqa: E402
 
 from bench.common import Server, median, save  # noqa: E402
+from rewardgym import json_codec  # noqa: E402
 from rewardgym.server.worker_client import WorkerClient  # noqa: E402
 from rewardgym_games import FAMILY  # noqa: E402
 
 WORDLE = FAMILY.instantiate()["wordle"]
+SCORING_PROCESSES = 2
+Game = tuple[int, list[str]]
 
 
-def transcripts(episodes: int) -> list[tuple[int, list[str]]]:
-    """(seed, the expert's guesses) per episode: the same moves for both sides."""
+def transcripts(episodes: int) -> list[Game]:
+    """(seed, the expert's guesses) per episode: the same moves for every side."""
     return [(seed, WORDLE.play_expert(seed, WORDLE.Options())[0]) for seed in range(episodes)]
 
 
-def direct_loop(games: list[tuple[int, list[str]]]) -> float:
+def direct_loop(games: list[Game]) -> tuple[float, float]:
+    """Steps/s, and CPU ms per step."""
     env = WORDLE.make()
     options = WORDLE.Options().model_dump()
     steps = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for seed, actions in games:
         env.reset(seed=seed, options=options)
         for action in actions:
             env.step(action)
             steps += 1
-    return steps / (time.perf_counter() - started)
+    return steps / (time.perf_counter() - started), (time.process_time() - cpu) / steps * 1000
 
 
-async def request(http: WorkerClient, method: str, path: str, body: dict | None = None) -> dict:
-    answer = await http.request(method, path, None if body is None else json.dumps(body).encode(), 120)
+async def call(http: WorkerClient, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One request; the client's JSON is orjson's, as a trainer's fast client would use."""
+    answer = await http.request(method, path, None if body is None else json_codec.dumps(body, _dumps), 120)
     if answer.status_code >= 300:
         raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.content[:300]!r}")
-    return answer.json() if answer.content else {}
+    return json_codec.loads(answer.content, json.loads)
 
 
-async def through_sessions(url: str, games: list[tuple[int, list[str]]], concurrency: int) -> float:
-    """Steps/s of `concurrency` players. The client is the gateway's own keep-alive HTTP/1.1 client: httpx spent
-    6-14 ms of CPU per request here, more than gateway and worker together, and this measures the server."""
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def succeeded(results: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
+    failed = [result for result in results if result["status"] != 200]
+    if failed:
+        raise RuntimeError(f"{len(failed)} {what} failed, e.g. {failed[0]}")
+    return results
+
+
+async def vectorised(url: str, games: list[Game], width: int) -> float:
+    """Steps/s of a vectorised env of `width` sessions with autoreset, every call batched (side (b))."""
+    http = WorkerClient.for_url(url)
+    waiting = list(reversed(games))
+    live: list[tuple[str, Game, int]] = []  # (session id, game, next turn)
+    finished: list[str] = []
+    steps = 0
+
+    async def start(new: list[Game]) -> list[tuple[str, Game, int]]:
+        if not new:
+            return []
+        starts = [{"env": "wordle", "seed": seed} for seed, _ in new]
+        started = succeeded((await call(http, "POST", "/v1/sessions/starts", {"starts": starts}))["results"], "starts")
+        return [(result["session_id"], game, 0) for result, game in zip(started, new)]
+
+    async def delete(session_ids: list[str]) -> None:
+        if session_ids:
+            succeeded((await call(http, "POST", "/v1/sessions/deletes", {"session_ids": session_ids}))["results"],
+                      "deletes")
+
+    try:
+        began = time.perf_counter()
+        while waiting or live:
+            new = [waiting.pop() for _ in range(min(width - len(live), len(waiting)))]
+            started, _ = await asyncio.gather(start(new), delete(finished))
+            live += started
+            batch = [{"session_id": sid, "action": actions[turn], "request_id": str(turn)}
+                     for sid, (_, actions), turn in live]
+            results = succeeded((await call(http, "POST", "/v1/sessions/steps", {"steps": batch}))["results"], "steps")
+            steps += len(batch)
+            playing, finished = [], []
+            for (sid, game, turn), result in zip(live, results):
+                if result["terminated"] or result["truncated"]:
+                    if result["reward"] != 1.0:
+                        raise RuntimeError(f"seed {game[0]}: expected the expert to win, got {result}")
+                    finished.append(sid)
+                else:
+                    playing.append((sid, game, turn + 1))
+            live = playing
+        await delete(finished)
+        return steps / (time.perf_counter() - began)
+    finally:
+        await http.aclose()
+
+
+async def one_per_request(url: str, games: list[Game], concurrency: int) -> float:
+    """Steps/s of `concurrency` clients, each playing whole episodes one request per call (side (c))."""
     queue = list(games)
     steps = 0
     http = WorkerClient.for_url(url)
-
-    call = functools.partial(request, http)
 
     async def player() -> None:
         nonlocal steps
         while queue:
             seed, actions = queue.pop()
-            session_id = (await call("POST", "/v1/envs/wordle/sessions", {"seed": seed}))["session_id"]
+            session_id = (await call(http, "POST", "/v1/envs/wordle/sessions", {"seed": seed}))["session_id"]
             for index, action in enumerate(actions):
-                last = await call("POST", f"/v1/sessions/{session_id}/step",
+                last = await call(http, "POST", f"/v1/sessions/{session_id}/step",
                                   {"action": action, "request_id": str(index)})
                 steps += 1
-            await call("DELETE", f"/v1/sessions/{session_id}")
+            await call(http, "DELETE", f"/v1/sessions/{session_id}")
             if not last["terminated"] or last["reward"] != 1.0:
                 raise RuntimeError(f"seed {seed}: expected the expert to win, got {last}")
 
@@ -89,64 +157,38 @@ async def through_sessions(url: str, games: list[tuple[int, list[str]]], concurr
         await http.aclose()
 
 
-async def batched_steps(url: str, games: list[tuple[int, list[str]]], width: int,
-                        cpu: Callable[[], dict[str, float]]) -> tuple[float, float, dict[str, float]]:
-    """Steps/s when `width` sessions step together, one `POST /v1/sessions/steps` per turn (a vectorised env):
-    over everything (session starts and deletes included), over the step requests alone, and the CPU ms per step
-    of the step requests alone (`cpu()`: CPU seconds so far by part)."""
-    http = WorkerClient.for_url(url)
+class ServerProcesses:
+    """The gateway, its worker and the worker's scoring processes: CPU seconds so far, and the worker's health."""
 
-    call = functools.partial(request, http)
+    def __init__(self, server: Server) -> None:
+        self.gateway = psutil.Process(server.process.pid)
+        self.worker = next(p for p in self.gateway.children() if "rewardgym.worker" in " ".join(p.cmdline()))
+        command = self.worker.cmdline()
+        self.socket = command[command.index("--socket") + 1]
 
-    steps, stepping = 0, 0.0
-    step_cpu: dict[str, float] = {}
-    try:
-        began = time.perf_counter()
-        for wave in range(0, len(games), width):
-            group = games[wave:wave + width]
-            starts = [call("POST", "/v1/envs/wordle/sessions", {"seed": seed}) for seed, _ in group]
-            ids = [started["session_id"] for started in await asyncio.gather(*starts)]
-            for turn in range(max(len(actions) for _, actions in group)):
-                batch = [{"session_id": sid, "action": actions[turn], "request_id": str(turn)}
-                         for sid, (_, actions) in zip(ids, group) if turn < len(actions)]
-                turn_began, cpu_before = time.perf_counter(), cpu()
-                results = (await call("POST", "/v1/sessions/steps", {"steps": batch}))["results"]
-                stepping += time.perf_counter() - turn_began
-                for part, seconds in cpu().items():
-                    step_cpu[part] = step_cpu.get(part, 0.0) + seconds - cpu_before[part]
-                if any(result["status"] != 200 for result in results):
-                    raise RuntimeError(f"a step failed: {next(r for r in results if r['status'] != 200)}")
-                steps += len(batch)
-            await asyncio.gather(*(call("DELETE", f"/v1/sessions/{sid}") for sid in ids))
-        alone_ms = {part: seconds / steps * 1000 for part, seconds in step_cpu.items()}
-        return steps / (time.perf_counter() - began), steps / stepping, alone_ms
-    finally:
-        await http.aclose()
+    def cpu(self) -> dict[str, float]:
+        """Scoring processes: the fork server's own time, its live children's, and its reaped children's (processes
+        recycled meanwhile)."""
+        scoring = 0.0
+        for server in self.worker.children():  # the fork server and the resource tracker
+            try:
+                times = server.cpu_times()
+                scoring += times.user + times.system + times.children_user + times.children_system
+                for process in server.children():
+                    scoring += sum(process.cpu_times()[:2])
+            except psutil.NoSuchProcess:
+                pass
+        return {"gateway": sum(self.gateway.cpu_times()[:2]), "worker": sum(self.worker.cpu_times()[:2]),
+                "scoring_processes": scoring, "client": sum(psutil.Process().cpu_times()[:2])}
+
+    def sessions(self) -> dict[str, int]:
+        """The worker's /healthz `sessions` counts (steps on open games, steps rebuilt by replay)."""
+        with httpx.Client(transport=httpx.HTTPTransport(uds=self.socket), base_url="http://worker") as worker:
+            return worker.get("/healthz").json()["sessions"]
 
 
-def cpu_seconds(server: Server) -> dict[str, float]:
-    """CPU time so far of the gateway, its workers with their scoring processes, and this (client) process."""
-    gateway = psutil.Process(server.process.pid)
-    workers = 0.0
-    for child in gateway.children(recursive=True):
-        try:
-            workers += sum(child.cpu_times()[:2])
-        except psutil.NoSuchProcess:
-            pass
-    return {"gateway": sum(gateway.cpu_times()[:2]), "worker": workers, "client": sum(psutil.Process().cpu_times()[:2])}
-
-
-def cpu_per_step(runs: list[dict[str, float]], what: str) -> tuple[dict[str, float], float]:
-    """Median CPU ms per step of each part, and the steps/s that allows on this machine's cores when idle."""
-    cpu_ms = {part: round(median([run[part] for run in runs]), 3) for part in runs[0]}
-    ceiling = (psutil.cpu_count() or 1) * 1000 / sum(cpu_ms.values())
-    print(f"{what}: CPU per step (ms, median): {cpu_ms}; so at most "
-          f"{ceiling:.0f} steps/s on {psutil.cpu_count()} idle cores")
-    return cpu_ms, ceiling
-
-
-def replay_cost_us(games: list[tuple[int, list[str]]], rounds: int = 200) -> dict[str, dict[int, float]]:
-    """Microseconds per step: served by replay (what a scoring process does) vs stepping a live env."""
+def replay_cost_us(games: list[Game], rounds: int = 200) -> dict[str, dict[int, float]]:
+    """Microseconds per step: served by replay (a scoring process without the game open) vs a live env's step."""
     seed, actions = max(games[:50], key=lambda game: len(game[1]))
     replay, live = {}, {}
     env = WORDLE.make()
@@ -167,64 +209,78 @@ def replay_cost_us(games: list[tuple[int, list[str]]], rounds: int = 200) -> dic
     return {"replay_us": replay, "live_step_us": live}
 
 
+def measure(games: list[Game], width: int, repeats: int) -> dict[str, Any]:
+    """The three sides, interleaved `repeats` times against one server, and what the server did meanwhile."""
+    steps = sum(len(actions) for _, actions in games)
+    server = Server("--families", "games", "--processes", str(SCORING_PROCESSES))
+    runs: dict[str, list[float]] = {"direct": [], "vectorised": [], "one_per_request": []}
+    cpu_runs: list[dict[str, float]] = []
+    direct_cpu_ms: list[float] = []
+    try:
+        processes = ServerProcesses(server)
+        asyncio.run(vectorised(server.url, games[:128], width))  # warm connections and processes
+        served_before = processes.sessions()
+        for repeat in range(repeats):  # interleaved, so every side sees the same machine noise
+            rate, cpu_ms = direct_loop(games * 5)
+            runs["direct"].append(rate)
+            direct_cpu_ms.append(cpu_ms)
+            before = processes.cpu()
+            runs["vectorised"].append(asyncio.run(vectorised(server.url, games, width)))
+            cpu_runs.append({part: (seconds - before[part]) / steps * 1000
+                             for part, seconds in processes.cpu().items()})
+            runs["one_per_request"].append(asyncio.run(one_per_request(server.url, games, width)))
+            print(f"run {repeat + 1}: (a) direct loop {runs['direct'][-1]:8.1f} steps/s   (b) vectorised sessions "
+                  f"{runs['vectorised'][-1]:7.1f} steps/s   (c) one request per call "
+                  f"{runs['one_per_request'][-1]:7.1f} steps/s", flush=True)
+        served = {key: value - served_before[key] for key, value in processes.sessions().items() if key != "live"}
+    finally:
+        server.stop()
+    return {"runs": runs, "cpu_runs": cpu_runs, "direct_cpu_ms": direct_cpu_ms, "served": served}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--episodes", type=int, default=400, help="episodes per sessions run")
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--episodes", type=int, default=800, help="episodes per run of each side")
+    parser.add_argument("--width", type=int, default=64, help="concurrent sessions")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
     games = transcripts(args.episodes)
-    steps_per_episode = sum(len(actions) for _, actions in games) / len(games)
     cost = replay_cost_us(games)
     print(f"one step, by step number: replay {cost['replay_us']} us; live env {cost['live_step_us']} us")
-    server = Server("--families", "games", "--processes", "2")
-    try:
-        asyncio.run(through_sessions(server.url, games[:64], args.concurrency))  # warm connections and processes
-        direct_runs, session_runs, cpu_runs, batched_runs, batched_cpu_runs = [], [], [], [], []
-        for repeat in range(args.repeats):  # interleaved, so both see the same machine noise
-            direct_runs.append(direct_loop(games * 10))
-            before = cpu_seconds(server)
-            session_runs.append(asyncio.run(through_sessions(server.url, games, args.concurrency)))
-            steps = steps_per_episode * len(games)
-            cpu_runs.append({k: (v - before[k]) / steps * 1000 for k, v in cpu_seconds(server).items()})
-            before = cpu_seconds(server)
-            batched_runs.append(asyncio.run(batched_steps(server.url, games, args.concurrency,
-                                                          lambda: cpu_seconds(server))))
-            batched_cpu_runs.append({k: (v - before[k]) / steps * 1000 for k, v in cpu_seconds(server).items()})
-            print(f"run {repeat + 1}: direct loop {direct_runs[-1]:8.1f} steps/s   sessions "
-                  f"{session_runs[-1]:7.1f} steps/s   batched steps {batched_runs[-1][0]:7.1f} steps/s "
-                  f"(step requests alone {batched_runs[-1][1]:7.1f})", flush=True)
-    finally:
-        server.stop()
-    direct, sessions = median(direct_runs), median(session_runs)
-    ratios = [s / d for s, d in zip(session_runs, direct_runs)]
-    batched, batched_alone = median([r[0] for r in batched_runs]), median([r[1] for r in batched_runs])
-    print(f"batched: {batched:.1f} steps/s ({batched / direct:.3f}x), step requests alone {batched_alone:.1f} "
-          f"steps/s ({batched_alone / direct:.3f}x)")
-    cpu_ms, ceiling = cpu_per_step(cpu_runs, "one step per request")
-    batched_cpu_ms, batched_ceiling = cpu_per_step(batched_cpu_runs, "batched steps")
-    alone_cpu_ms, alone_ceiling = cpu_per_step([run[2] for run in batched_runs], "batched step requests alone")
-    print(f"median: direct loop {direct:.1f} steps/s, sessions ({args.concurrency} concurrent) {sessions:.1f} "
-          f"steps/s, ratio {sessions / direct:.3f}x (median of per-run ratios {median(ratios):.3f}x); target 0.5x")
+    load_at_start = [round(x, 1) for x in os.getloadavg()]
+    measured = measure(games, args.width, args.repeats)
+    runs, served = measured["runs"], measured["served"]
+    open_share = served["steps_on_open_games"] / max(1, sum(served.values()))
+    medians = {side: median(values) for side, values in runs.items()}
+    ratios = [b / a for a, b in zip(runs["direct"], runs["vectorised"])]
+    cpu_ms = {part: round(median([run[part] for run in measured["cpu_runs"]]), 4) for part in measured["cpu_runs"][0]}
+    server_ms = sum(ms for part, ms in cpu_ms.items() if part != "client")
+    ceiling = (psutil.cpu_count() or 1) * 1000 / sum(cpu_ms.values())
+    direct_ms = median(measured["direct_cpu_ms"])
+    load = [round(x, 1) for x in os.getloadavg()]
+    print(f"(a) CPU per step {direct_ms:.4f} ms, so {1000 / direct_ms:.0f} steps/s on an idle core")
+    print(f"(b) CPU per step (ms, median): {cpu_ms}; server total {server_ms:.3f} ms; so at most {ceiling:.0f} "
+          f"steps/s on {psutil.cpu_count()} idle cores ({ceiling * direct_ms / 1000:.3f}x (a) on an idle core)")
+    print(f"steps of (b) and (c) played on their open game: {open_share:.1%} ({served})")
+    print(f"median: (a) {medians['direct']:.1f} steps/s, (b) {medians['vectorised']:.1f} steps/s = "
+          f"{medians['vectorised'] / medians['direct']:.3f}x (median of per-run ratios {median(ratios):.3f}x; "
+          f"target 0.5x), (c) {medians['one_per_request']:.1f} steps/s = "
+          f"{medians['one_per_request'] / medians['direct']:.3f}x; load average {load_at_start} at the start, "
+          f"{load} at the end")
     path = save("sessions_throughput", {
-        "env": "wordle", "episodes_per_run": args.episodes, "steps_per_episode": round(steps_per_episode, 2),
-        "concurrency": args.concurrency, "scoring_processes": 2, "repeats": args.repeats,
-        "direct_steps_per_s": [round(r, 1) for r in direct_runs],
-        "sessions_steps_per_s": [round(r, 1) for r in session_runs],
-        "median_direct_steps_per_s": round(direct, 1), "median_sessions_steps_per_s": round(sessions, 1),
-        "ratio": round(sessions / direct, 4), "median_of_ratios": round(median(ratios), 4), "target_ratio": 0.5,
-        "batched_steps_per_s": [round(r[0], 1) for r in batched_runs],
-        "batched_step_requests_alone_steps_per_s": [round(r[1], 1) for r in batched_runs],
-        "median_batched_steps_per_s": round(batched, 1), "batched_ratio": round(batched / direct, 4),
-        "median_batched_step_requests_alone_steps_per_s": round(batched_alone, 1),
-        "batched_step_requests_alone_ratio": round(batched_alone / direct, 4),
-        "cpu_ms_per_step": cpu_ms, "steps_per_s_ceiling_on_idle_cores": round(ceiling, 1),
-        "batched_cpu_ms_per_step": batched_cpu_ms,
-        "batched_steps_per_s_ceiling_on_idle_cores": round(batched_ceiling, 1),
-        "batched_step_requests_alone_cpu_ms_per_step": alone_cpu_ms,
-        "batched_step_requests_alone_steps_per_s_ceiling_on_idle_cores": round(alone_ceiling, 1),
-        "load_average_at_end": [round(x, 1) for x in os.getloadavg()], **cost,
+        "env": "wordle", "episodes_per_run": args.episodes,
+        "steps_per_episode": round(sum(len(actions) for _, actions in games) / len(games), 2),
+        "width": args.width, "scoring_processes": SCORING_PROCESSES, "repeats": args.repeats,
+        **{f"{side}_steps_per_s": [round(r, 1) for r in values] for side, values in runs.items()},
+        **{f"median_{side}_steps_per_s": round(value, 1) for side, value in medians.items()},
+        "ratio": round(medians["vectorised"] / medians["direct"], 4), "median_of_ratios": round(median(ratios), 4),
+        "target_ratio": 0.5, "one_per_request_ratio": round(medians["one_per_request"] / medians["direct"], 4),
+        "direct_cpu_ms_per_step": round(direct_ms, 5), "vectorised_cpu_ms_per_step": cpu_ms,
+        "vectorised_steps_per_s_ceiling_on_idle_cores": round(ceiling, 1),
+        "ceiling_ratio_on_idle_cores": round(ceiling * direct_ms / 1000, 4),
+        "steps_served": served, "share_on_open_games": round(open_share, 4),
+        "load_average_at_start": load_at_start, "load_average_at_end": load, **cost,
     })
     print(f"saved {path}")
 
