@@ -396,6 +396,7 @@ def test_the_store_sweeps_idle_sessions_oldest_first_and_refuses_past_its_cap():
     with pytest.raises(HTTPProblem) as expired:
         store.get(ids[1])
     assert expired.value.status == 404
+    assert store.get(f"abcdef01-{ids[0]}") is store.get(ids[0])  # the gateway's public form of the id
     earlier_run = "0" * 12 + ids[0][12:] if not ids[0].startswith("0" * 12) else "1" * 12 + ids[0][12:]
     with pytest.raises(HTTPProblem) as gone:
         store.get(earlier_run)
