@@ -131,6 +131,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from rewardgym.auth import require_token
     from rewardgym.logs import configure_logging
+    from rewardgym.http import with_fast_post_route
     from rewardgym.server.request_ids import with_request_ids
     from rewardgym.serving import ConnectionLimits, server_config
     from rewardgym.server.admin import AdminTokenMissing
@@ -150,6 +151,7 @@ def run_serve(args: argparse.Namespace) -> int:
         app = create_app(_runtimes(args), settings)
     except AdminTokenMissing as exc:
         raise CLIError(str(exc)) from exc
+    app = with_fast_post_route(app, "/score/", app.state.gateway.score)
     if client_token:
         app = require_token(app, client_token)
     app = with_request_ids(app)  # outermost: a refused request has an id too

@@ -17,14 +17,13 @@ from typing import AsyncIterator
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 from pydantic import ValidationError
 
 from rewardgym.heap import freeze_startup_heap
 from rewardgym.serving import ConnectionLimits, server_config
 from rewardgym.auth import TokenFileError, is_loopback, read_token_file, require_token
 from rewardgym.logs import configure_logging
-from rewardgym.http import HTTPProblem, install_error_handlers, json_response, read_json
+from rewardgym.http import HTTPProblem, install_error_handlers, json_response, read_json, with_fast_post_route
 from rewardgym.worker.pool import ItemPool, PoolSettings
 from rewardgym.protocol import (
     SANDBOX_ISOLATION_ENV,
@@ -156,7 +155,8 @@ def serve_worker(family_spec: str, socket_path: str | None, host: str, port: int
                          "(mode 0600, the token the gateway sends with --worker-token-file)")
     work_dir = os.path.join(os.path.dirname(os.path.abspath(socket_path)), "sandbox") if socket_path else None
     app = create_worker_app(family_spec, settings, work_dir=work_dir)
-    served = require_token(score_fast_path(app), token) if token else score_fast_path(app)
+    fast = with_fast_post_route(app, "/score/", app.state.score_fast_path)
+    served = require_token(fast, token) if token else fast
     if socket_path:
         os.makedirs(os.path.dirname(os.path.abspath(socket_path)), exist_ok=True)
         if os.path.exists(socket_path):
@@ -212,25 +212,3 @@ def main(argv: list[str] | None = None) -> None:
     add_worker_arguments(cli)
     run_worker_from_args(cli.parse_args(argv))
 
-
-def score_fast_path(app: FastAPI) -> ASGIApp:
-    """`app`, with `POST /score/{env}` answered without FastAPI's routing and middleware (the gateway's hop for
-    every batch: that machinery cost about as much CPU per request as a cheap item's scoring). Same handler, same
-    errors; every other request, and every scope but HTTP, goes to `app`."""
-    handler = app.state.score_fast_path
-
-    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if scope.get("method") != "POST" or not path.startswith("/score/") or "/" in path[len("/score/"):]:
-            await app(scope, receive, send)
-            return
-        try:
-            response = await handler(path[len("/score/"):], Request(scope, receive))
-        except HTTPProblem as exc:
-            response = json_response({"detail": exc.message, **exc.extra}, exc.status, exc.headers)
-        except Exception:  # as install_error_handlers does: logged, and an opaque 500 on the wire
-            logging.getLogger("rewardgym.http").exception("unhandled error on POST %s", path)
-            response = json_response({"detail": "internal server error"}, 500)
-        await response(scope, receive, send)
-
-    return serve
