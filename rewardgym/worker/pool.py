@@ -241,7 +241,9 @@ class ItemPool:
         """Wait for the oldest job's result or deadline, then settle every result already there. Returns whether
         the process is still usable."""
         head = slot.in_flight[0]
-        linger = LINGER_S if len(slot.in_flight) * self._cost.seconds >= 2 * LINGER_S else 0.0
+        # Linger only where several results arrive per interval: a slow job's result is worth waking for.
+        cost = self._cost.seconds
+        linger = LINGER_S if cost * 4 <= LINGER_S and len(slot.in_flight) * cost >= 2 * LINGER_S else 0.0
         try:
             message = await slot.channel.receive(head.started_at + head.deadline_s, linger)
         except ChannelClosed as exc:
