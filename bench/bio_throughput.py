@@ -13,13 +13,17 @@ bench/results/bio_throughput.json. Request bodies are encoded before timing and 
 
 The server's CPU per item is the scorer's plus an overhead `o` (parsing, the hop to the worker, the hop to a
 scoring process, and back); with `n` processes the ratio cannot pass `n * c / (c + o)` for a scorer of CPU `c`,
-which the summary prints as `ceiling` (so 1.5x on two cores needs `o` under a third of `c`).
+which the summary prints as `ceiling` (so 1.5x on two cores needs `o` under a third of `c`). Beside it, the
+machine's own ceiling for each scorer: `--processes` direct loops run at once over the same items, without any
+server, against one loop.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import struct
 import sys
 import time
 from pathlib import Path
@@ -63,6 +67,34 @@ def direct_loop(executor: FamilyExecutor, env_name: str, items: list[dict]) -> t
     return len(items) / (time.perf_counter() - started), cpu_ms
 
 
+def parallel_direct_loops(executor: FamilyExecutor, env_name: str, items: list[dict], processes: int) -> float:
+    """Items per second of `processes` direct loops at once, each over its share of `items` (forked from this
+    process, so as warm as the loop above, started together, timed from the first start to the last end): what
+    the machine gives this scorer with that many cores and no server at all, the ceiling of any server's rate."""
+    go_read, go_write = os.pipe()
+    children: list[tuple[int, int]] = []
+    for index in range(processes):
+        span_read, span_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the forked loop
+            os.read(go_read, 1)
+            started = time.monotonic()
+            direct_loop(executor, env_name, items[index::processes])
+            os.write(span_write, struct.pack("dd", started, time.monotonic()))
+            os._exit(0)
+        os.close(span_write)
+        children.append((pid, span_read))
+    time.sleep(0.05)
+    os.write(go_write, b"x" * processes)
+    spans = [struct.unpack("dd", os.read(span_read, 16)) for _, span_read in children]
+    for pid, span_read in children:
+        os.waitpid(pid, 0)
+        os.close(span_read)
+    os.close(go_read)
+    os.close(go_write)
+    return len(items) / (max(end for _, end in spans) - min(start for start, _ in spans))
+
+
 def gateway_batch(client: LeanClient, env_name: str, items: list[dict]) -> float:
     body = json.dumps({"items": items}).encode()
     started = time.perf_counter()
@@ -104,12 +136,13 @@ def main() -> None:
         for name in names:
             warm = gold_items(name, 20, args.difficulty, 1, 10**6)
             gateway_batch(client, name, warm)  # warm the worker's processes for this env
-            direct_runs, gateway_runs, cpu_ms, direct_cpu_ms = [], [], [], []
+            direct_runs, gateway_runs, cpu_ms, direct_cpu_ms, parallel_runs = [], [], [], [], []
             for run in range(args.repeats):
                 batch = items[name][run % len(items[name])]
                 rate, cpu = direct_loop(executor, name, batch)
                 direct_runs.append(rate)
                 direct_cpu_ms.append(cpu)
+                parallel_runs.append(parallel_direct_loops(executor, name, batch, args.processes))
                 cpu_before = tree_cpu_s(server)
                 gateway_runs.append(gateway_batch(client, name, batch))
                 cpu_ms.append(1000 * (tree_cpu_s(server) - cpu_before) / len(batch))
@@ -119,12 +152,15 @@ def main() -> None:
                           "median_direct_items_per_s": round(direct, 1),
                           "median_gateway_items_per_s": round(gateway, 1),
                           "ratio_gateway_over_direct": round(gateway / direct, 2),
+                          "parallel_direct_items_per_s": [round(r, 1) for r in parallel_runs],
+                          "machine_ceiling": round(median(parallel_runs) / direct, 2),
                           "direct_cpu_ms_per_item": round(median(direct_cpu_ms), 3),
                           "server_cpu_ms_per_item": round(median(cpu_ms), 3),
                           "ratio_ceiling": round(args.processes * median(direct_cpu_ms) / median(cpu_ms), 2)}
             print(f"{name:20} direct {direct:8.1f} items/s   gateway {gateway:8.1f} items/s   "
                   f"ratio {gateway / direct:5.2f}x   CPU ms/item: direct {median(direct_cpu_ms):5.2f}, "
-                  f"server {median(cpu_ms):5.2f} (ceiling {rows[name]['ratio_ceiling']:.2f}x)", flush=True)
+                  f"server {median(cpu_ms):5.2f} (ceiling {rows[name]['ratio_ceiling']:.2f}x); "
+                  f"{args.processes} direct loops at once: {rows[name]['machine_ceiling']:.2f}x", flush=True)
     finally:
         client.close()
         server.stop()
