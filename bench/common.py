@@ -48,15 +48,18 @@ class Server:
             [sys.executable, "-m", "rewardgym.cli", "serve", "--port", str(self.port), *args],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 120
+        readyz = "no answer"
         while True:
             try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                answer = httpx.get(self.url + "/readyz", timeout=2)
+                if answer.status_code == 200:
                     return
+                readyz = answer.text[:2000]  # which workers are missing, and why
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.stop()
-                raise RuntimeError("server did not become ready")
+                raise RuntimeError(f"server did not become ready; /readyz: {readyz}")
             time.sleep(0.1)
 
     def stop(self) -> None:

@@ -1,16 +1,23 @@
-"""Soak with faults: N clients send normal and hostile items to every environment while scoring processes and
-workers are killed at random; nothing may be lost, no normal verdict may change, nothing may hang, and the server's
-resources must come back to where they started.
+"""Soak with faults: N clients send normal and hostile items to every environment while scoring processes, workers,
+worker containers and sandbox containers are killed at random; nothing may be lost, no normal verdict may change,
+nothing may hang, and the server's resources must come back to where they started.
 
-    python bench/soak.py --minutes 10                 # the benchmark (docs/benchmarks.md)
-    python bench/soak.py --minutes 1 --out /tmp/x.json  # what tests/test_soak.py runs
+    python bench/soak.py --minutes 10                         # local runtime, code sandboxes under bubblewrap
+    python bench/soak.py --minutes 10 --runtime docker         # families and sandboxes in containers
+    python bench/soak.py --minutes 0.75 --quiet-minutes 0.25 --out /tmp/x.json   # what tests/test_soak.py runs
+
+The same client mix (same seeds) runs first for `--quiet-minutes` with no fault, then for `--minutes` with faults;
+items/s of both and their ratio are printed. A few slow hostile requests weigh on items/s, so the ratio means most
+when both phases last as long (the default): each client then sends the same requests in both.
 
 Normal items are each environment's catalogue example (a right answer), a wrong answer and an empty completion;
-their expected verdicts are what the same server answers while quiet, before any fault. Under faults a normal item
-may come back `error`/`timeout` with reward null (its scoring process or worker was killed: honest, counted
-apart), never with another reward. Hostile items (huge exponents, code that loops, forks, floods output or eats
-memory, huge action lists) must get a result whose reward is 0 or null. Malformed, oversize and unknown-environment
-requests must get their 4xx. The runner is a child subreaper, so a process the server leaks stays countable.
+their expected verdicts are what the same server answers while quiet, before any load. Under faults a normal item
+may come back `error`/`timeout` with reward null (its scoring process, worker or sandbox was killed: honest,
+counted apart), never with another reward. Hostile items (huge exponents, code that loops, forks, floods output or
+eats memory, huge action lists) must get a result whose reward is 0 or null. Malformed, oversize and
+unknown-environment requests must get their 4xx. The runner is a child subreaper, so a process the server leaks
+stays countable; with `--runtime docker` the containers it started (found by their labels) are counted too, with
+the processes, fds and temp files inside them, and none may remain once it stops.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import json
 import math
 import os
 import random
+import secrets
 import sys
 import tempfile
 import threading
@@ -34,6 +42,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import percentile, save  # noqa: E402
+from bench.soak_containers import SoakContainers  # noqa: E402
 from bench.soak_faults import FaultInjector, Resources, reap_orphans, server_tree  # noqa: E402
 from bench.soak_items import (ITEM_DEADLINE_S, SoakItem, hostile_items, malformed_requests,  # noqa: E402
                               normal_items)
@@ -42,6 +51,7 @@ FAMILIES = "math,code,games"
 PROCESSES = 2
 MAX_ITEMS = 6
 MAX_BODY_BYTES = 1024 * 1024
+WARM_UP_DEADLINE_S = 2.0
 
 
 def become_subreaper() -> None:
@@ -173,95 +183,182 @@ def client_loop(url: str, pool: dict[str, list[SoakItem]], stop: threading.Event
                 tally.problem(f"/score/{env}: {answer.status_code} {answer.text[:300]}")
 
 
-def run(minutes: float, clients: int, fault_every_s: float, seed: int) -> dict[str, Any]:
+def docker_config(path: Path, tag: str) -> Path:
+    """The images of FAMILIES for the Docker runtime: one replica each, as many scoring processes as locally, and
+    the code family's warm sandbox containers (one per scoring process)."""
+    tables = []
+    for family in FAMILIES.split(","):
+        tables.append(f'[[images]]\nimage = "rewardgym/{family}:{tag}"\nmemory = "2g"\ncpus = {float(PROCESSES)}\n'
+                      f'processes = {PROCESSES}\n' + (f"sandbox_slots = {PROCESSES}\n" if family == "code" else ""))
+    path.write_text("\n".join(tables))
+    return path
+
+
+def server_args(runtime: str, tmp: Path, owner: str, image_tag: str) -> list[str]:
+    """`rewardgym serve` arguments; with Docker, our own owner label and socket directory (under `tmp`), by which
+    the fault injector finds our containers and only ours."""
+    limits = ["--max-body-bytes", str(MAX_BODY_BYTES), "--max-queued-items", "2000"]
+    if runtime == "local":
+        return ["--families", FAMILIES, "--processes", str(PROCESSES), *limits]
+    return ["--runtime", "docker", "--config", str(docker_config(tmp / "images.toml", image_tag)),
+            "--owner", owner, "--socket-dir", str(tmp / "sockets"), "--admin-token", secrets.token_hex(16), *limits]
+
+
+def client_pool(url: str) -> dict[str, list[SoakItem]]:
+    """Normal items with their quiet verdicts, and hostile items, by environment; each scored once more (warm-up:
+    every scoring process and sandbox slot used before the baseline; a short deadline, as the hostile items that
+    run to it would take minutes)."""
+    with httpx.Client(base_url=url, timeout=120) as http:
+        catalogue = http.get("/v1/envs").json()["envs"]
+        normal = expected_verdicts(http, normal_items(catalogue))
+        pool: dict[str, list[SoakItem]] = {}
+        for item in normal + hostile_items(catalogue):
+            pool.setdefault(item.env, []).append(item)
+        for env, items in pool.items():
+            http.post(f"/score/{env}", json={"items": [item.body(str(n)) for n, item in enumerate(items)],
+                                             "timeout_s": WARM_UP_DEADLINE_S})
+    return pool
+
+
+def run_phase(url: str, pool: dict[str, list[SoakItem]], clients: int, seed: int, hang_s: float, seconds: float,
+              injector: FaultInjector | None = None) -> tuple[Tally, float]:
+    """The client mix for `seconds` (the same seeds in every phase, so the same sequence of requests), with the
+    injector running if given; returns the tally and the seconds until the last client finished."""
+    tally, stop = Tally(), threading.Event()
+    threads = [threading.Thread(target=client_loop, args=(url, pool, stop, tally, seed * 100 + n, hang_s))
+               for n in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    if injector is not None:
+        injector.start()
+    time.sleep(seconds)
+    if injector is not None:
+        injector.stop()
+    stop.set()
+    for thread in threads:
+        thread.join(hang_s + 5)
+    return tally, time.monotonic() - started
+
+
+def phase_figures(tally: Tally, elapsed: float) -> dict[str, Any]:
+    """What a phase held: items/s over its whole length (the last requests' tails included), statuses, latency."""
+    latencies = tally.latencies
+    return {"elapsed_s": round(elapsed, 1), "items_per_s": round(tally.counts.get("items", 0) / elapsed, 2),
+            "counts": dict(tally.counts), "statuses": dict(tally.statuses),
+            "latency_s": {"p50": round(percentile(latencies, 50), 3) if latencies else None,
+                          "p99": round(percentile(latencies, 99), 3) if latencies else None,
+                          "max": round(max(latencies), 3) if latencies else None}}
+
+
+def failures(tally: Tally) -> int:
+    """What fails a phase, quiet or faulty: a problem, a hang, a wrong verdict, a lost item."""
+    counts = tally.counts
+    return (counts.get("problems", 0) + counts.get("hangs", 0) + counts.get("wrong_verdicts", 0)
+            + counts.get("items_lost", 0))
+
+
+def run(minutes: float, quiet_minutes: float, clients: int, fault_every_s: float, seed: int, runtime: str,
+        image_tag: str) -> dict[str, Any]:
     from bench.common import Server
 
     become_subreaper()
     tmp = Path(tempfile.mkdtemp(prefix="rewardgym-soak-"))
     os.environ["TMPDIR"] = str(tmp)  # the server's temp files land here, where they can be counted
-    server = Server("--families", FAMILIES, "--processes", str(PROCESSES), "--max-body-bytes", str(MAX_BODY_BYTES),
-                    "--max-queued-items", "2000")
+    owner = f"soak-{secrets.token_hex(4)}"
+    containers = SoakContainers(owner, tmp / "sockets") if runtime == "docker" else None
+    server = Server(*server_args(runtime, tmp, owner, image_tag))
     try:
-        with httpx.Client(base_url=server.url, timeout=120) as http:
-            catalogue = http.get("/v1/envs").json()["envs"]
-            normal = expected_verdicts(http, normal_items(catalogue))
-            pool: dict[str, list[SoakItem]] = {}
-            for item in normal + hostile_items(catalogue):
-                pool.setdefault(item.env, []).append(item)
-            for env, items in pool.items():  # warm-up: every scoring process and sandbox slot used once
-                http.post(f"/score/{env}", json={"items": [item.body(str(n)) for n, item in enumerate(items)],
-                                                 "timeout_s": ITEM_DEADLINE_S})
+        pool = client_pool(server.url)
         # The gateway's own budget for a request: the item deadline times the rounds it may queue behind, plus slack.
-        rounds = math.ceil(clients * MAX_ITEMS / PROCESSES)
-        hang_s = ITEM_DEADLINE_S * rounds + 30
+        hang_s = ITEM_DEADLINE_S * math.ceil(clients * MAX_ITEMS / PROCESSES) + 30
         time.sleep(3)
-        before = Resources.measure(server.process.pid, tmp)
-        tally, stop = Tally(), threading.Event()
-        injector = FaultInjector(server.process.pid, server.url, random.Random(seed), fault_every_s)
-        threads = [threading.Thread(target=client_loop, args=(server.url, pool, stop, tally, seed * 100 + n, hang_s))
-                   for n in range(clients)]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        injector.start()
-        time.sleep(minutes * 60)
-        injector.stop()
-        stop.set()
-        for thread in threads:
-            thread.join(hang_s + 5)
-        elapsed = time.monotonic() - started
-        after = Resources.settle(server.process.pid, tmp, before, server.url)
+        before = Resources.measure(server.process.pid, tmp, containers)
+        load_at_start = [round(load, 2) for load in os.getloadavg()]
+        quiet = run_phase(server.url, pool, clients, seed, hang_s, quiet_minutes * 60)
+        injector = FaultInjector(server.process.pid, server.url, random.Random(seed), fault_every_s, containers)
+        faulty = run_phase(server.url, pool, clients, seed, hang_s, minutes * 60, injector)
+        after = Resources.settle(server.process.pid, tmp, before, server.url, containers)
     finally:
         server.stop()
     reap_orphans(-1)
-    leftovers = [p.pid for p in server_tree(os.getpid())[1:]]
-    resource_problems = before.compare(after)
-    if leftovers:
-        resource_problems.append(f"processes left after the server stopped: {leftovers}")
-    counts = dict(tally.counts)
-    failed = (counts.get("problems", 0) + counts.get("hangs", 0) + counts.get("wrong_verdicts", 0)
-              + counts.get("items_lost", 0) + len(resource_problems)) > 0 or counts.get("items", 0) == 0
+    resource_problems = before.compare(after) + leftovers(containers)
+    figures = phase_figures(*faulty)
+    quiet_figures = phase_figures(*quiet)
     return {
-        "minutes": minutes, "clients": clients, "families": FAMILIES, "processes_per_family": PROCESSES,
-        "item_deadline_s": ITEM_DEADLINE_S, "hang_bound_s": hang_s, "elapsed_s": round(elapsed, 1),
-        "normal_items_in_pool": len(normal), "items_per_s": round(counts.get("items", 0) / elapsed, 2),
-        "counts": counts, "statuses": dict(tally.statuses), "faults": injector.counts(),
-        "latency_s": {"p50": round(percentile(tally.latencies, 50), 3) if tally.latencies else None,
-                      "p99": round(percentile(tally.latencies, 99), 3) if tally.latencies else None,
-                      "max": round(max(tally.latencies), 3) if tally.latencies else None},
+        "runtime": runtime, "minutes": minutes, "quiet_minutes": quiet_minutes, "clients": clients,
+        "families": FAMILIES, "processes_per_family": PROCESSES, "item_deadline_s": ITEM_DEADLINE_S,
+        "hang_bound_s": hang_s, "normal_items_in_pool": sum(item.expected is not None for items in pool.values()
+                                                            for item in items),
+        **figures, "faults": injector.counts(), "fault_misses": injector.misses,
+        "quiet": quiet_figures,
+        "throughput_ratio_faulty_to_quiet": (round(figures["items_per_s"] / quiet_figures["items_per_s"], 3)
+                                             if quiet_figures["items_per_s"] else None),
         "resources": {"before": before.as_dict(), "after": after.as_dict(), "problems": resource_problems,
                       "tolerance": Resources.TOLERANCE},
-        "problems": tally.problems, "passed": not failed,
+        "problems": quiet[0].problems + faulty[0].problems,
+        "passed": figures["items_per_s"] > 0 and not (failures(quiet[0]) + failures(faulty[0])
+                                                      + len(resource_problems)),
+        "load_average_at_start": load_at_start, "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
     }
+
+
+def leftovers(containers: SoakContainers | None) -> list[str]:
+    """Processes (and containers) of ours still there after the server stopped: there must be none."""
+    problems = []
+    processes = [p.pid for p in server_tree(os.getpid())[1:]]
+    if processes:
+        problems.append(f"processes left after the server stopped: {processes}")
+    if containers is not None and containers.every():
+        problems.append(f"containers left after the server stopped: {[c.name for c in containers.every()]}")
+    return problems
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--minutes", type=float, default=10, help="with faults")
+    parser.add_argument("--quiet-minutes", type=float, default=None,
+                        help="the same load first, with no fault (default: as long as --minutes, so that both phases "
+                             "send the same sequence of requests)")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--fault-every-s", type=float, default=3.0, help="mean seconds between faults")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runtime", choices=["local", "docker"], default="local",
+                        help="docker: the families in worker containers, code in sandbox containers")
+    parser.add_argument("--image-tag", default="latest", help="docker: tag of the rewardgym/<family> images")
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default bench/results/soak.json)")
     args = parser.parse_args()
-    figures = run(args.minutes, args.clients, args.fault_every_s, args.seed)
+    quiet_minutes = args.minutes if args.quiet_minutes is None else args.quiet_minutes
+    figures = run(args.minutes, quiet_minutes, args.clients, args.fault_every_s, args.seed, args.runtime,
+                  args.image_tag)
     if args.out is None:
         path = save("soak", figures)
     else:
         args.out.write_text(json.dumps(figures, indent=2) + "\n")
         path = args.out
-    counts = figures["counts"]
-    print(f"{figures['elapsed_s']} s, {args.clients} clients: {counts.get('requests', 0)} requests, "
-          f"{counts.get('items', 0)} items ({figures['items_per_s']} items/s), statuses {figures['statuses']}")
+    counts, quiet = figures["counts"], figures["quiet"]
+    print(f"quiet {quiet['elapsed_s']} s: {quiet['counts'].get('items', 0)} items ({quiet['items_per_s']} items/s), "
+          f"statuses {quiet['statuses']}, latency {quiet['latency_s']}")
+    print(f"faulty {figures['elapsed_s']} s, {args.clients} clients, {args.runtime} runtime: "
+          f"{counts.get('requests', 0)} requests, {counts.get('items', 0)} items ({figures['items_per_s']} items/s), "
+          f"statuses {figures['statuses']}")
+    print(f"throughput under faults / quiet: {figures['throughput_ratio_faulty_to_quiet']}")
     print(f"normal items: {counts.get('normal_as_expected', 0)} as on the quiet server, "
           f"{counts.get('normal_null_under_faults', 0)} null under faults, {counts.get('wrong_verdicts', 0)} wrong; "
           f"hostile {counts.get('hostile_items', 0)}; malformed {counts.get('malformed_requests', 0)}; "
           f"hangs {counts.get('hangs', 0)}; lost {counts.get('items_lost', 0)}")
-    print(f"faults {figures['faults']}; latency {figures['latency_s']}")
-    print(f"resources before {figures['resources']['before']} after {figures['resources']['after']}")
+    print(f"faults {figures['faults']}; latency {figures['latency_s']}; load average (1, 5, 15 min) at start "
+          f"{figures['load_average_at_start']}, at end {figures['load_average_at_end']}")
+    print(f"resources before {brief(figures['resources']['before'])} after {brief(figures['resources']['after'])}")
     for problem in figures["problems"] + figures["resources"]["problems"]:
         print("  problem:", problem)
     print(f"{'PASS' if figures['passed'] else 'FAIL'} ({path})")
     return 0 if figures["passed"] else 1
+
+
+def brief(resources: dict[str, Any]) -> dict[str, Any]:
+    """The resource figures without the long lists (those stay in the JSON)."""
+    return {k: v for k, v in resources.items() if k not in ("temp_paths", "fds_by_process")}
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The soak's fault injector (kills scoring processes and workers at random) and its resource accounting."""
+"""The soak's fault injector (kills scoring processes, workers, worker containers and sandbox containers at random)
+and its resource accounting."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psutil
+
+if TYPE_CHECKING:
+    from bench.soak_containers import SoakContainers
 
 
 def server_tree(pid: int) -> list[psutil.Process]:
@@ -37,7 +41,10 @@ def reap_orphans(keep_pid: int) -> None:
         os.waitpid(info.si_pid, 0)
 
 
-def workers(gateway_pid: int) -> list[psutil.Process]:
+def workers(gateway_pid: int, containers: SoakContainers | None = None) -> list[psutil.Process]:
+    """The worker processes: the gateway's children (local runtime), or the one in each worker container."""
+    if containers is not None:
+        return containers.worker_processes()
     found = []
     for child in psutil.Process(gateway_pid).children():
         try:
@@ -57,33 +64,55 @@ def scoring_processes(worker: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-class FaultInjector(threading.Thread):
-    """Every ~`every_s` seconds (exponential gaps): SIGKILL a scoring process (80%) or a whole worker (20%, and
-    always the second fault; only while every worker is ready, so the server is never left with none)."""
+LOCAL_FAULTS = {"scoring_process": 0.8, "worker": 0.2}
+DOCKER_FAULTS = {"scoring_process": 0.6, "worker_container": 0.2, "sandbox_container": 0.2}
 
-    def __init__(self, gateway_pid: int, url: str, rng: random.Random, every_s: float) -> None:
+
+class FaultInjector(threading.Thread):
+    """Every ~`every_s` seconds (exponential gaps) one fault: SIGKILL a scoring process or a whole worker (local
+    runtime), or a scoring process in a worker container, or `docker kill` a worker or sandbox container (Docker
+    runtime). The first faults take each kind in turn, so that even a short run sees every kind; then kinds are
+    drawn by weight. A worker or worker container is killed only while every worker is ready (otherwise a scoring
+    process is), so the server is never left with none."""
+
+    def __init__(self, gateway_pid: int, url: str, rng: random.Random, every_s: float,
+                 containers: SoakContainers | None = None) -> None:
         super().__init__(daemon=True)
         self.gateway_pid, self.url, self.rng, self.every_s = gateway_pid, url, rng, every_s
+        self.containers = containers
+        self.weights = LOCAL_FAULTS if containers is None else DOCKER_FAULTS
         self.done = threading.Event()
         self.kills: Counter = Counter()
+        self.misses: list[str] = []
 
     def run(self) -> None:
         while not self.done.wait(self.rng.expovariate(1 / self.every_s)):
             try:
                 self.strike()
-            except (psutil.Error, httpx.HTTPError, IndexError):
+            except Exception as exc:  # noqa: BLE001 - the victim was already gone (psutil, Docker API): counted
                 self.kills["missed"] += 1
+                if len(self.misses) < 5:
+                    self.misses.append(repr(exc)[:200])
+
+    def choose(self) -> str:
+        """The first kind not injected yet (in order), then drawn by weight."""
+        missing = [kind for kind in self.weights if not self.kills[kind]]
+        return missing[0] if missing else self.rng.choices(list(self.weights), list(self.weights.values()))[0]
 
     def strike(self) -> None:
-        found = workers(self.gateway_pid)
-        if self.rng.random() < 0.2 or sum(self.kills.values()) == 1:  # the second fault is always a worker
-            if httpx.get(self.url + "/readyz", timeout=5).status_code == 200:
-                self.rng.choice(found).send_signal(signal.SIGKILL)
-                self.kills["worker"] += 1
-                return
-        victims = [p for worker in found for p in scoring_processes(worker)]
-        os.kill(self.rng.choice(victims).pid, signal.SIGKILL)
-        self.kills["scoring_process"] += 1
+        kind = self.choose()
+        if kind in ("worker", "worker_container") and httpx.get(self.url + "/readyz", timeout=5).status_code != 200:
+            kind = "scoring_process"
+        if kind == "worker":
+            self.rng.choice(workers(self.gateway_pid)).send_signal(signal.SIGKILL)
+        elif kind == "worker_container":
+            self.containers.kill(self.rng.choice(self.containers.workers()))
+        elif kind == "sandbox_container":
+            self.containers.kill(self.rng.choice(self.containers.sandboxes()))
+        else:
+            victims = [p for worker in workers(self.gateway_pid, self.containers) for p in scoring_processes(worker)]
+            os.kill(self.rng.choice(victims).pid, signal.SIGKILL)
+        self.kills[kind] += 1
 
     def stop(self) -> None:
         self.done.set()
@@ -96,7 +125,7 @@ class FaultInjector(threading.Thread):
 @dataclass
 class Resources:
     """The server's footprint: RSS of the gateway and its workers, and of the whole tree; processes; open file
-    descriptors; files under its private TMPDIR."""
+    descriptors; files under its private TMPDIR; and with the Docker runtime, the same inside its containers."""
 
     gateway_and_workers_rss_mib: float
     tree_rss_mib: float
@@ -105,16 +134,22 @@ class Resources:
     temp_files: int
     temp_paths: list[str]
     fds_by_process: dict[str, int]
+    containers: int = 0
+    container_processes: int = 0
+    container_rss_mib: float = 0.0
+    container_fds: int = 0
+    container_temp_files: int = 0
 
     TOLERANCE = {"rss": "end <= start * 1.25 + 64 MiB", "processes": "end <= start", "open_fds": "end <= start + 16",
-                 "temp_files": "end <= start"}
+                 "temp_files": "end <= start", "containers": "end <= start (same for their processes and temp "
+                                                             "files; RSS and fds as above)"}
 
     @classmethod
-    def measure(cls, gateway_pid: int, tmp: Path) -> "Resources":
+    def measure(cls, gateway_pid: int, tmp: Path, containers: SoakContainers | None = None) -> "Resources":
         """The tree is every descendant of this (subreaper) process: the server's, and any orphan it left."""
         reap_orphans(gateway_pid)
         tree = server_tree(os.getpid())[1:]
-        main = [psutil.Process(gateway_pid), *workers(gateway_pid)]
+        main = [psutil.Process(gateway_pid), *workers(gateway_pid, containers)]
         paths = sorted(str(Path(root, name).relative_to(tmp)) for root, dirs, files in os.walk(tmp)
                        for name in dirs + files)
         by_process: Counter = Counter()
@@ -122,10 +157,12 @@ class Resources:
             by_process[_name(process)] += _fds(process)
         return cls(gateway_and_workers_rss_mib=round(_rss(main), 1), tree_rss_mib=round(_rss(tree), 1),
                    processes=len(tree), open_fds=sum(by_process.values()), temp_files=len(paths),
-                   temp_paths=paths, fds_by_process=dict(by_process))
+                   temp_paths=paths, fds_by_process=dict(by_process),
+                   **(containers.footprint() if containers is not None else {}))
 
     @classmethod
-    def settle(cls, gateway_pid: int, tmp: Path, before: "Resources", url: str, wait_s: float = 60) -> "Resources":
+    def settle(cls, gateway_pid: int, tmp: Path, before: "Resources", url: str,
+               containers: SoakContainers | None = None, wait_s: float = 60) -> "Resources":
         """Measure once the server is ready again and idle, giving replaced processes up to `wait_s` to settle."""
         deadline = time.monotonic() + wait_s
         while True:
@@ -133,7 +170,7 @@ class Resources:
                 ready = httpx.get(url + "/readyz", timeout=5).status_code == 200
             except httpx.HTTPError:
                 ready = False
-            now = cls.measure(gateway_pid, tmp)
+            now = cls.measure(gateway_pid, tmp, containers)
             if (ready and not before.compare(now)) or time.monotonic() > deadline:
                 return now
             time.sleep(2)
@@ -153,6 +190,19 @@ class Resources:
         if after.temp_files > self.temp_files:
             new = sorted(set(after.temp_paths) - set(self.temp_paths))
             problems.append(f"temp files: {self.temp_files} before, {after.temp_files} after (new: {new[:20]})")
+        return problems + self.compare_containers(after)
+
+    def compare_containers(self, after: "Resources") -> list[str]:
+        """Containers, and what runs inside them, back where they started (all zero with the local runtime)."""
+        problems = [f"{what.replace('_', ' ')}: {getattr(self, what)} before, {getattr(after, what)} after"
+                    for what in ("containers", "container_processes", "container_temp_files")
+                    if getattr(after, what) > getattr(self, what)]
+        if after.container_rss_mib > self.container_rss_mib * 1.25 + 64:
+            problems.append(f"RSS in the containers grew from {self.container_rss_mib} MiB to "
+                            f"{after.container_rss_mib} MiB")
+        if after.container_fds > self.container_fds + 16:
+            problems.append(f"open file descriptors in the containers: {self.container_fds} before, "
+                            f"{after.container_fds} after")
         return problems
 
     def as_dict(self) -> dict[str, Any]:
