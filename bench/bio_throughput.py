@@ -33,6 +33,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import LeanClient, Server, median, save, tree_cpu_s  # noqa: E402
+from rewardgym.heap import freeze_startup_heap  # noqa: E402
 from rewardgym.registry import load_family  # noqa: E402
 from rewardgym.sdk import task_rng  # noqa: E402
 from rewardgym.worker.execution import FamilyExecutor  # noqa: E402
@@ -67,10 +68,12 @@ def direct_loop(executor: FamilyExecutor, env_name: str, items: list[dict]) -> t
     return len(items) / (time.perf_counter() - started), cpu_ms
 
 
-def parallel_direct_loops(executor: FamilyExecutor, env_name: str, items: list[dict], processes: int) -> float:
-    """Items per second of `processes` direct loops at once, each over its share of `items` (forked from this
-    process, so as warm as the loop above, started together, timed from the first start to the last end): what
-    the machine gives this scorer with that many cores and no server at all, the ceiling of any server's rate."""
+def parallel_direct_loops(executor: FamilyExecutor, env_name: str, items: list[dict], processes: int,
+                          rounds: int) -> float:
+    """Items per second of `processes` direct loops at once, each `rounds` times over its share of `items` (forked
+    from this process, so as warm as the loop above, started together, timed from the first start to the last
+    end): what the machine gives this scorer with that many cores and no server at all, the ceiling of any
+    server's rate. `rounds` makes each loop run long enough (~0.3 s) that starting them is not what is timed."""
     go_read, go_write = os.pipe()
     children: list[tuple[int, int]] = []
     for index in range(processes):
@@ -79,7 +82,8 @@ def parallel_direct_loops(executor: FamilyExecutor, env_name: str, items: list[d
         if pid == 0:  # pragma: no cover - the forked loop
             os.read(go_read, 1)
             started = time.monotonic()
-            direct_loop(executor, env_name, items[index::processes])
+            for _ in range(rounds):
+                direct_loop(executor, env_name, items[index::processes])
             os.write(span_write, struct.pack("dd", started, time.monotonic()))
             os._exit(0)
         os.close(span_write)
@@ -92,7 +96,7 @@ def parallel_direct_loops(executor: FamilyExecutor, env_name: str, items: list[d
         os.close(span_read)
     os.close(go_read)
     os.close(go_write)
-    return len(items) / (max(end for _, end in spans) - min(start for start, _ in spans))
+    return rounds * len(items) / (max(end for _, end in spans) - min(start for start, _ in spans))
 
 
 def gateway_batch(client: LeanClient, env_name: str, items: list[dict]) -> float:
@@ -129,6 +133,7 @@ def main() -> None:
     runs = args.repeats if args.group_size > 1 else 1
     items = {name: [gold_items(name, args.items, args.difficulty, args.group_size, 1000 + run * args.items)
                     for run in range(runs)] for name in names}
+    freeze_startup_heap()  # as the server's processes do: no collection walks the family and the generated items
     server = Server("--families", "bio", "--processes", str(args.processes))
     client = LeanClient(server.url)
     rows = {}
@@ -142,7 +147,8 @@ def main() -> None:
                 rate, cpu = direct_loop(executor, name, batch)
                 direct_runs.append(rate)
                 direct_cpu_ms.append(cpu)
-                parallel_runs.append(parallel_direct_loops(executor, name, batch, args.processes))
+                rounds = max(1, round(0.3 * rate * args.processes / len(batch)))
+                parallel_runs.append(parallel_direct_loops(executor, name, batch, args.processes, rounds))
                 cpu_before = tree_cpu_s(server)
                 gateway_runs.append(gateway_batch(client, name, batch))
                 cpu_ms.append(1000 * (tree_cpu_s(server) - cpu_before) / len(batch))

@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Server, median, save  # noqa: E402
+from rewardgym.heap import freeze_startup_heap  # noqa: E402
 from rewardgym.server.worker_client import WorkerClient  # noqa: E402
 from rewardgym.sdk import task_rng  # noqa: E402
 from rewardgym.worker.execution import FamilyExecutor  # noqa: E402
@@ -186,6 +187,7 @@ def main() -> None:
     print(f"{item_count(batches)} items over {len(batches)} environments, generated in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
     direct_loop(executor, batches)  # warm this process's datasets, as the server's fork server warms its own
+    freeze_startup_heap()  # as the server's processes do: no collection walks the family and the generated items
     ms_by_env = direct_ms_by_env(executor, batches)
     slow = {name: batches[name] for name, ms in ms_by_env.items() if ms >= args.costly_ms}
     cheap_share = sum(ms < 0.1 for ms in ms_by_env.values()) / len(ms_by_env)

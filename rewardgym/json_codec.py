@@ -13,7 +13,6 @@ Without orjson installed (the SDK alone), everything takes the standard library'
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 try:
@@ -21,17 +20,25 @@ try:
 except ImportError:  # pragma: no cover - the server extra installs it
     orjson = None  # type: ignore[assignment]
 
-_LONG_DIGITS = re.compile(rb"\d{19}")
+_DIGIT_MAP = bytes(1 if ord("0") <= byte <= ord("9") else 0 for byte in range(256))
+_LONG_RUN = b"\x01" * 19
 
 
 def loads(data: bytes, slow: Callable[[bytes], Any]) -> Any:
     """The JSON value in `data`, as `slow(data)` would return it (`slow` raises what the caller expects)."""
-    if orjson is not None and not _LONG_DIGITS.search(data):
+    if orjson is not None and not _has_long_digit_run(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             pass
     return slow(data)
+
+
+def _has_long_digit_run(data: bytes) -> bool:
+    """Whether `data` holds 19 digits in a row. A regular expression took 7x orjson's own parse time on a
+    digit-heavy 4 KB task (it retries at every digit of a run); mapping digits to one byte and searching for the
+    run is C all the way."""
+    return _LONG_RUN in bytes(data).translate(_DIGIT_MAP)
 
 
 def dumps(value: Any, slow: Callable[[Any], bytes], sort_keys: bool = False) -> bytes:
