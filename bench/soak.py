@@ -30,6 +30,7 @@ import math
 import os
 import random
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -283,6 +284,7 @@ def run(minutes: float, quiet_minutes: float, clients: int, fault_every_s: float
         server.stop()
     reap_orphans(-1)
     resource_problems = before.compare(after) + leftovers(containers)
+    shutil.rmtree(tmp, ignore_errors=True)  # counted already; the next run gets its own
     figures = phase_figures(*faulty)
     quiet_figures = phase_figures(*quiet)
     return {
