@@ -38,8 +38,10 @@ Batches = dict[str, list[dict]]
 """Per environment, its groups: `{"task": ..., "completions": [...], "id": ...}`."""
 
 
-def make_batches(executor: FamilyExecutor, tasks_per_env: int, group_size: int, seed: int = 0) -> Batches:
-    """Generated here, not timed."""
+def make_batches(executor: FamilyExecutor, tasks_per_env: int, group_size: int, seed: int = 0,
+                 distinct: bool = False) -> Batches:
+    """Generated here, not timed. `distinct`: every completion of a group differs in its reasoning line, so the
+    server cannot merge identical items (about two thirds of this mix's items are repeats within their group)."""
     rng = random.Random(seed)
     batches: Batches = {}
     for name, env in sorted(executor.envs.items()):
@@ -52,7 +54,8 @@ def make_batches(executor: FamilyExecutor, tasks_per_env: int, group_size: int, 
                 kind = rng.random()
                 answer = (generated.solution if kind < 0.5 else "<answer>wrong</answer>" if kind < 0.8
                           else "I could not solve it.")
-                completions.append(f"Thinking about it.\n{answer}")
+                thinking = f"Thinking about it (attempt {len(completions) + 1})." if distinct else "Thinking about it."
+                completions.append(f"{thinking}\n{answer}")
             groups.append({"task": generated.task.model_dump(mode="json"), "completions": completions,
                            "id": f"{name}#{index}"})
         batches[name] = groups
@@ -177,13 +180,15 @@ def main() -> None:
     parser.add_argument("--group-size", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--distinct", action="store_true",
+                        help="no two completions of a group alike (nothing for the server to merge)")
     parser.add_argument("--costly-ms", type=float, default=1.0,
                         help="also compare on the environments whose items take at least this long directly")
     args = parser.parse_args()
 
     executor = FamilyExecutor.load("puzzles")
     started = time.perf_counter()
-    batches = make_batches(executor, args.tasks_per_env, args.group_size)
+    batches = make_batches(executor, args.tasks_per_env, args.group_size, distinct=args.distinct)
     print(f"{item_count(batches)} items over {len(batches)} environments, generated in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
     direct_loop(executor, batches)  # warm this process's datasets, as the server's fork server warms its own
@@ -211,7 +216,8 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"this machine now: {args.processes} processes run a CPU loop {speedup:.2f}x faster than one "
           f"(load average {load:.1f})")
-    path = save("puzzles_throughput", {
+    path = save("puzzles_throughput_distinct" if args.distinct else "puzzles_throughput", {
+        "distinct_completions": args.distinct,
         "tasks_per_env": args.tasks_per_env, "group_size": args.group_size, "repeats": args.repeats,
         "processes": args.processes, "server_ready_s": round(startup_s, 1), "worker_startup": costs,
         "parallel_speedup_ceiling": round(speedup, 2), "load_average_1min": round(load, 1),
