@@ -222,9 +222,10 @@ def client_pool(url: str) -> dict[str, list[SoakItem]]:
 
 
 def run_phase(url: str, pool: dict[str, list[SoakItem]], clients: int, seed: int, hang_s: float, seconds: float,
-              injector: FaultInjector | None = None) -> tuple[Tally, float]:
+              injector: FaultInjector | None = None) -> tuple[Tally, float, list[float]]:
     """The client mix for `seconds` (the same seeds in every phase, so the same sequence of requests), with the
-    injector running if given; returns the tally and the seconds until the last client finished."""
+    injector running if given; returns the tally, the seconds until the last client finished, and the machine's
+    1-minute load average every 10 s (the machine is shared: the phases are compared under the load they had)."""
     tally, stop = Tally(), threading.Event()
     threads = [threading.Thread(target=client_loop, args=(url, pool, stop, tally, seed * 100 + n, hang_s))
                for n in range(clients)]
@@ -233,19 +234,27 @@ def run_phase(url: str, pool: dict[str, list[SoakItem]], clients: int, seed: int
         thread.start()
     if injector is not None:
         injector.start()
-    time.sleep(seconds)
+    loads = []
+    while (left := started + seconds - time.monotonic()) > 0:
+        time.sleep(min(10.0, left))
+        loads.append(os.getloadavg()[0])
     if injector is not None:
         injector.stop()
     stop.set()
     for thread in threads:
         thread.join(hang_s + 5)
-    return tally, time.monotonic() - started
+    return tally, time.monotonic() - started, loads
 
 
-def phase_figures(tally: Tally, elapsed: float) -> dict[str, Any]:
-    """What a phase held: items/s over its whole length (the last requests' tails included), statuses, latency."""
+def phase_figures(tally: Tally, elapsed: float, loads: list[float]) -> dict[str, Any]:
+    """What a phase held: items/s over its whole length (the last requests' tails included), and of those the
+    items with a verdict (ok, no_answer: not cut short by a fault); statuses, latency, the machine's load."""
     latencies = tally.latencies
+    verdicts = tally.statuses.get("ok", 0) + tally.statuses.get("no_answer", 0)
     return {"elapsed_s": round(elapsed, 1), "items_per_s": round(tally.counts.get("items", 0) / elapsed, 2),
+            "verdicts_per_s": round(verdicts / elapsed, 2),
+            "load_1min": {"mean": round(sum(loads) / len(loads), 2) if loads else None,
+                          "max": round(max(loads), 2) if loads else None},
             "counts": dict(tally.counts), "statuses": dict(tally.statuses),
             "latency_s": {"p50": round(percentile(latencies, 50), 3) if latencies else None,
                           "p99": round(percentile(latencies, 99), 3) if latencies else None,
@@ -294,8 +303,8 @@ def run(minutes: float, quiet_minutes: float, clients: int, fault_every_s: float
                                                             for item in items),
         **figures, "faults": injector.counts(), "fault_misses": injector.misses,
         "quiet": quiet_figures,
-        "throughput_ratio_faulty_to_quiet": (round(figures["items_per_s"] / quiet_figures["items_per_s"], 3)
-                                             if quiet_figures["items_per_s"] else None),
+        "throughput_ratio_faulty_to_quiet": ratio(figures, quiet_figures, "items_per_s"),
+        "verdicts_ratio_faulty_to_quiet": ratio(figures, quiet_figures, "verdicts_per_s"),
         "resources": {"before": before.as_dict(), "after": after.as_dict(), "problems": resource_problems,
                       "tolerance": Resources.TOLERANCE},
         "problems": quiet[0].problems + faulty[0].problems,
@@ -303,6 +312,10 @@ def run(minutes: float, quiet_minutes: float, clients: int, fault_every_s: float
                                                       + len(resource_problems)),
         "load_average_at_start": load_at_start, "load_average_at_end": [round(load, 2) for load in os.getloadavg()],
     }
+
+
+def ratio(faulty: dict[str, Any], quiet: dict[str, Any], key: str) -> float | None:
+    return round(faulty[key] / quiet[key], 3) if quiet[key] else None
 
 
 def leftovers(containers: SoakContainers | None) -> list[str]:
@@ -339,12 +352,14 @@ def main() -> int:
         args.out.write_text(json.dumps(figures, indent=2) + "\n")
         path = args.out
     counts, quiet = figures["counts"], figures["quiet"]
-    print(f"quiet {quiet['elapsed_s']} s: {quiet['counts'].get('items', 0)} items ({quiet['items_per_s']} items/s), "
-          f"statuses {quiet['statuses']}, latency {quiet['latency_s']}")
+    print(f"quiet {quiet['elapsed_s']} s: {quiet['counts'].get('items', 0)} items ({quiet['items_per_s']} items/s, "
+          f"{quiet['verdicts_per_s']} with a verdict), statuses {quiet['statuses']}, latency {quiet['latency_s']}, "
+          f"load {quiet['load_1min']}")
     print(f"faulty {figures['elapsed_s']} s, {args.clients} clients, {args.runtime} runtime: "
-          f"{counts.get('requests', 0)} requests, {counts.get('items', 0)} items ({figures['items_per_s']} items/s), "
-          f"statuses {figures['statuses']}")
-    print(f"throughput under faults / quiet: {figures['throughput_ratio_faulty_to_quiet']}")
+          f"{counts.get('requests', 0)} requests, {counts.get('items', 0)} items ({figures['items_per_s']} items/s, "
+          f"{figures['verdicts_per_s']} with a verdict), statuses {figures['statuses']}, load {figures['load_1min']}")
+    print(f"throughput under faults / quiet: items {figures['throughput_ratio_faulty_to_quiet']}, "
+          f"with a verdict {figures['verdicts_ratio_faulty_to_quiet']}")
     print(f"normal items: {counts.get('normal_as_expected', 0)} as on the quiet server, "
           f"{counts.get('normal_null_under_faults', 0)} null under faults, {counts.get('wrong_verdicts', 0)} wrong; "
           f"hostile {counts.get('hostile_items', 0)}; malformed {counts.get('malformed_requests', 0)}; "
