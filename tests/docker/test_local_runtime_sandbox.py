@@ -4,7 +4,9 @@ the choice is logged once, and the containers go away with the server."""
 from __future__ import annotations
 
 import json
+import os
 
+import psutil
 import pytest
 
 from tests.conftest import start_server, stop_server
@@ -20,11 +22,22 @@ def sandbox_containers() -> list[str]:
     return docker("ps", "-q", "--filter", "label=rewardgym.role=sandbox").stdout.split()
 
 
+def owned_by(server, containers: list[str]) -> list[str]:
+    """Those of `containers` that `server`'s code worker started: their owner label is under the directory of
+    that worker's socket (other sessions on the same daemon start sandbox containers of their own meanwhile)."""
+    tree = psutil.Process(server.process.pid).children(recursive=True)
+    worker = next(p for p in tree if "--socket" in p.cmdline() and "code" in p.cmdline())
+    directory = os.path.dirname(worker.cmdline()[worker.cmdline().index("--socket") + 1])
+    owners = {c: json.loads(docker("inspect", c).stdout)[0]["Config"]["Labels"].get("rewardgym.sandbox.owner", "")
+              for c in containers}
+    return [c for c, owner in owners.items() if owner.startswith(directory + os.sep)]
+
+
 def test_code_family_uses_hardened_sandbox_containers(built_images, tmp_path):
     before = set(sandbox_containers())
     server = start_server(tmp_path, "--families", "code", "--processes", "2", ready_timeout=180)
     try:
-        ours = [c for c in sandbox_containers() if c not in before]
+        ours = owned_by(server, [c for c in sandbox_containers() if c not in before])
         assert len(ours) == 2, server.log()
         assert server.log().count("warm container slot(s)") == 1
         for container in ours:
@@ -41,4 +54,4 @@ def test_code_family_uses_hardened_sandbox_containers(built_images, tmp_path):
             assert (loop["reward"], loop["details"]["verdict"]) == (0.0, "TLE")
     finally:
         stop_server(server)
-    assert not set(sandbox_containers()) - before, "sandbox containers left after the server stopped"
+    assert not set(ours) & set(sandbox_containers()), "sandbox containers left after the server stopped"
