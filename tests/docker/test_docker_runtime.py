@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import re
 import signal
 import subprocess
 import textwrap
@@ -241,6 +242,7 @@ def test_no_container_survives_a_killed_gateway_once_it_restarts(built_images, t
     server.process.wait()
     assert our_containers(owner) == left, "expected the SIGKILLed gateway to leave its container behind"
     again = start_docker_gateway(tmp_path, owner, MATH_IMAGE)
+    sockets = re.search(r"sockets under (\S+)", again.log()).group(1)  # a mkdtemp of the runtime's
     try:
         now = our_containers(owner)
         assert len(now) == 1 and now != left
@@ -249,6 +251,7 @@ def test_no_container_survives_a_killed_gateway_once_it_restarts(built_images, t
     finally:
         stop_server(again)
     assert our_containers(owner) == []
+    assert not os.path.exists(sockets), "the stopped gateway left its socket directory behind"
 
 
 def test_replicas_of_an_image_share_its_load(built_images, tmp_path):

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ class DockerRuntime(ImageRuntime):
         super().__init__()
         self.images = list(images)
         self.owner = owner
+        self._own_socket_root = socket_root is None  # ours to remove on stop
         self.socket_root = socket_root or tempfile.mkdtemp(prefix="rewardgym-docker-")
         self.socket_volume = socket_volume
         self.socket_subdir = socket_subdir
@@ -122,6 +124,8 @@ class DockerRuntime(ImageRuntime):
         self._stopping = True
         for image in set(self._replicas) | set(self._sandboxes):
             await self.remove_image(image)
+        if self._own_socket_root:  # else every gateway run left a directory in /tmp
+            shutil.rmtree(self.socket_root, ignore_errors=True)
 
     def remove_leftovers(self) -> int:
         """Remove containers of this owner that a previous gateway (maybe killed) left behind."""
