@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import percentile, save  # noqa: E402
+from bench.common import machine, percentile, save  # noqa: E402
 from bench.soak_containers import SoakContainers  # noqa: E402
 from bench.soak_faults import FaultInjector, Resources, reap_orphans, server_tree  # noqa: E402
 from bench.soak_items import (ITEM_DEADLINE_S, SoakItem, hostile_items, malformed_requests,  # noqa: E402
@@ -349,7 +349,7 @@ def main() -> int:
     if args.out is None:
         path = save("soak", figures)
     else:
-        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+        args.out.write_text(json.dumps({"machine": machine(), **figures}, indent=2) + "\n")
         path = args.out
     counts, quiet = figures["counts"], figures["quiet"]
     print(f"quiet {quiet['elapsed_s']} s: {quiet['counts'].get('items', 0)} items ({quiet['items_per_s']} items/s, "
