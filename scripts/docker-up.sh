@@ -25,7 +25,8 @@ if docker info >/dev/null 2>&1; then
 fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then
-  nohup dockerd --bridge=none --iptables=false >/var/log/rewardgym-dockerd.log 2>&1 &
+  # Its own session: the daemon must not die with the shell or job that happened to start it.
+  setsid nohup dockerd --bridge=none --iptables=false >/var/log/rewardgym-dockerd.log 2>&1 < /dev/null &
 fi
 
 for _ in $(seq 1 60); do

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import time
 
 from rewardgym.worker.jobs import GenerateJob, ScoreJob
@@ -160,5 +161,18 @@ async def test_a_job_prefers_the_slot_it_is_hinted_to_when_that_slot_is_free():
     try:
         for slot in (0, 1, 1, 0):
             assert (await pool.submit(job("1"), 1.0, slot_hint=slot)).slot == slot
+    finally:
+        await pool.close()
+
+
+async def test_a_process_killed_while_idle_is_replaced_before_the_next_job():
+    pool = await started(processes=1)
+    try:
+        assert (await pool.submit(job("1"), 5.0)).status is Status.OK
+        killed = pool.pids()
+        os.kill(killed[0], signal.SIGKILL)
+        await until(lambda: pool.replaced == 1 and pool.pids() and pool.pids() != killed)  # no job needed
+        outcome = await pool.submit(job("1"), 5.0)
+        assert outcome.status is Status.OK, outcome
     finally:
         await pool.close()

@@ -254,6 +254,11 @@ def test_a_step_whose_open_game_died_with_its_scoring_processes_is_rebuilt_to_th
         assert play(http, rebuilt, expert[:1]) == open_answers[:1]
         for pid in after["pids"]:
             os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60  # the pool replaces a process that died idle without waiting for a job
+        while not set(worker.get("/healthz").json()["pids"]).isdisjoint(after["pids"]) \
+                or worker.get("/healthz").json()["serving"] < len(after["pids"]):
+            assert time.monotonic() < deadline, "the killed scoring processes were not replaced"
+            time.sleep(0.05)
         answers = play(http, rebuilt, expert)  # the first is a retry (request_id step-0): its recorded answer
         assert answers == open_answers
         health = worker.get("/healthz").json()

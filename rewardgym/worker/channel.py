@@ -14,6 +14,7 @@ import collections
 import socket
 import struct
 import time
+from typing import Callable
 
 HEADER = struct.Struct("!Q")
 READ_SIZE = 64 * 1024  # below malloc's mmap threshold: a large read buffer per call costs an mmap
@@ -45,6 +46,8 @@ class ProcessChannel:
         self._outbox = bytearray()
         self._closed: ChannelClosed | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self.on_close: Callable[[], None] | None = None
+        """Called once when the process hangs up (EOF or a broken stream), even while nobody waits for a message."""
         loop.add_reader(self._fd, self._on_readable)
 
     @classmethod
@@ -170,12 +173,19 @@ class ProcessChannel:
         if not self._outbox:
             self._loop.remove_writer(self._fd)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed is not None
+
     def _fail(self, exc: ChannelClosed) -> None:
         """The stream is over (EOF, error, corruption): stop watching it and wake whoever waits."""
-        if self._closed is None:
+        first = self._closed is None
+        if first:
             self._closed = exc
         self._unwatch()
         self._wake()
+        if first and self.on_close is not None:
+            self.on_close()
 
     def _unwatch(self) -> None:
         if self._fd >= 0:

@@ -85,15 +85,20 @@ class JobQueue(Generic[Entry]):
         return max(0, len(self) - self.idle_slots)
 
     async def wait(self, slot: int) -> None:
-        """Until a job `slot` may take is waiting."""
-        while not self._has_work_for(slot):
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters[slot] = waiter
-            try:
-                await waiter
-            finally:
-                if self._waiters.get(slot) is waiter:
-                    del self._waiters[slot]
+        """Until a job `slot` may take is waiting, or `wake(slot)` is called (the caller looks again)."""
+        if self._has_work_for(slot):
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters[slot] = waiter
+        try:
+            await waiter
+        finally:
+            if self._waiters.get(slot) is waiter:
+                del self._waiters[slot]
+
+    def wake(self, slot: int) -> None:
+        """Wake `slot` if it is waiting, with or without work for it (e.g. its process has died)."""
+        self._wake(slot)
 
     def _has_work_for(self, slot: int) -> bool:
         return any(self._lines_for(slot))

@@ -171,6 +171,7 @@ class ItemPool:
             if slot is None:
                 self._slots[index] = await self._restart(index)
                 continue
+            self._watch_idle_death(index, slot)
             try:
                 await self._feed(index, slot)
             except asyncio.CancelledError:
@@ -194,6 +195,8 @@ class ItemPool:
         while not (slot.should_recycle(self.settings) and not in_flight):
             if not in_flight:
                 await self._queue.wait(index)
+                if slot.channel.closed:  # it died while idle: replace it before it is given a job
+                    return
                 limit = min(self._cost.jobs_to_hold(), self._queue.share_for_idle(index))
                 entries = self._queue.take(index, limit)
                 if entries and not self._send(slot, entries):
@@ -322,6 +325,11 @@ class ItemPool:
                 raise RuntimeError(f"the new scoring process exited ({_exit_reason(exitcode)})") from exc
             raise
         return _Slot(process, channel)
+
+    def _watch_idle_death(self, index: int, slot: "_Slot") -> None:
+        """Wake slot `index` when its process's pipe closes, so a process that dies while idle is replaced at
+        once, not found dead by the next job (which would then fail as `error`)."""
+        slot.channel.on_close = functools.partial(self._queue.wake, index)
 
     def _spawn(self) -> tuple[multiprocessing.process.BaseProcess, socket.socket]:
         parent_end, child_end = socket.socketpair()
