@@ -96,10 +96,21 @@ def _truncate(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def problem_response(exc: HTTPProblem) -> Response:
+    """The JSON answer to a client-visible error."""
+    return json_response({"detail": exc.message, **exc.extra}, exc.status, exc.headers)
+
+
+def internal_error_response(method: str, path: str) -> Response:
+    """Log the exception being handled; answer an opaque 500 (never a traceback on the wire)."""
+    log.exception("unhandled error on %s %s", method, path)
+    return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPProblem)
     async def _problem(_: Request, exc: HTTPProblem) -> Response:
-        return json_response({"detail": exc.message, **exc.extra}, exc.status, exc.headers)
+        return problem_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
@@ -107,8 +118,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "internal server error"}, status_code=500)
+        return internal_error_response(request.method, request.url.path)
 
 
 def with_fast_post_route(app: FastAPI, prefix: str,
@@ -128,10 +138,9 @@ def with_fast_post_route(app: FastAPI, prefix: str,
         try:
             response = await handler(name, Request(scope, receive))
         except HTTPProblem as exc:
-            response = json_response({"detail": exc.message, **exc.extra}, exc.status, exc.headers)
+            response = problem_response(exc)
         except Exception:
-            log.exception("unhandled error on POST %s", path)
-            response = JSONResponse({"detail": "internal server error"}, status_code=500)
+            response = internal_error_response("POST", path)
         await response(scope, receive, send)
 
     return serve

@@ -38,7 +38,7 @@ def _has_long_digit_run(data: bytes) -> bool:
     """Whether `data` holds 19 digits in a row. A regular expression took 7x orjson's own parse time on a
     digit-heavy 4 KB task (it retries at every digit of a run); mapping digits to one byte and searching for the
     run is C all the way."""
-    return _LONG_RUN in bytes(data).translate(_DIGIT_MAP)
+    return _LONG_RUN in data.translate(_DIGIT_MAP)
 
 
 def dumps(value: Any, slow: Callable[[Any], bytes], sort_keys: bool = False) -> bytes:

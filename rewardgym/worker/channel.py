@@ -234,7 +234,7 @@ class FrameReader:
         return message
 
     def _fill(self) -> bool:
-        chunk = self._sock.recv(max(READ_SIZE, HEADER.size))
+        chunk = self._sock.recv(READ_SIZE)
         self._buffer += chunk
         return bool(chunk)
 
