@@ -77,17 +77,8 @@ class ProcessChannel:
             self._outbox += memoryview(data)[sent:]
             self._loop.add_writer(self._fd, self._flush)
 
-    async def receive(self, deadline: float, linger_s: float = 0.0) -> bytes | None:
-        """The next message, or None once the monotonic `deadline` has passed. Raises `ChannelClosed` at EOF.
-
-        `linger_s`: when nothing has arrived yet, first stop watching the socket for that long (never past
-        `deadline`) and read what came meanwhile. The caller lingers when the process holds enough work not to run
-        dry: its results then pile up unseen instead of waking this process once each."""
-        if linger_s > 0:
-            message = self.poll()
-            if message is not None:
-                return message
-            await self._linger(min(linger_s, deadline - time.monotonic()))
+    async def receive(self, deadline: float) -> bytes | None:
+        """The next message, or None once the monotonic `deadline` has passed. Raises `ChannelClosed` at EOF."""
         while True:
             message = self.poll()
             if message is not None:
@@ -112,16 +103,6 @@ class ProcessChannel:
         if self._closed is not None:
             raise self._closed
         return None
-
-    async def _linger(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        self._loop.remove_reader(self._fd)
-        try:
-            await asyncio.sleep(seconds)
-        finally:
-            if self._fd >= 0:
-                self._loop.add_reader(self._fd, self._on_readable)
 
     def close(self) -> None:
         if self._closed is None:

@@ -40,8 +40,6 @@ MAX_SEND_ATTEMPTS = 3
 """A job is offered to this many processes that hung up before taking it, then fails as `error`."""
 
 
-LINGER_S = 0.001
-"""While a process holds enough work, the pool looks at its results this often instead of being woken by each."""
 RETIRE_GRACE_S = 1.0
 """How long a scoring process may take to close its environments when the pool closes, before it is killed."""
 
@@ -244,11 +242,8 @@ class ItemPool:
         """Wait for the oldest job's result or deadline, then settle every result already there. Returns whether
         the process is still usable."""
         head = slot.in_flight[0]
-        # Linger only where several results arrive per interval: a slow job's result is worth waking for.
-        cost = self._cost.seconds
-        linger = LINGER_S if cost * 4 <= LINGER_S and len(slot.in_flight) * cost >= 2 * LINGER_S else 0.0
         try:
-            message = await slot.channel.receive(head.started_at + head.deadline_s, linger)
+            message = await slot.channel.receive(head.started_at + head.deadline_s)
         except ChannelClosed as exc:
             slot.in_flight.popleft()
             await asyncio.to_thread(slot.process.join, 0.5)
